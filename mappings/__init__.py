@@ -1,0 +1,1 @@
+"""Mapping tables: declarative data read by onepassword_ecs through importlib.resources."""

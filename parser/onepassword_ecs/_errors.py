@@ -1,0 +1,48 @@
+"""The exception tree of onepassword_ecs.
+
+One root, so that a caller can catch everything this library raises on purpose::
+
+    OnePasswordEcsError
+    ├── NormalizationError (also a ValueError)   a record that cannot become a document
+    └── MappingTableError                         a mapping table in mappings/ is malformed
+
+``NormalizationError`` carries a short, stable ``reason`` code (for error streams,
+metrics and tests) and the JSON ``path`` of the offending field when there is one,
+so a person can find the problem in the raw record without reading our code.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MappingTableError", "NormalizationError", "OnePasswordEcsError"]
+
+
+class OnePasswordEcsError(Exception):
+    """Root of every exception this library raises deliberately."""
+
+
+class NormalizationError(OnePasswordEcsError, ValueError):
+    """A raw record could not be turned into an ECS document.
+
+    ``reason`` is one of a small set of stable codes (``invalid_json``,
+    ``not_an_object``, ``unknown_dataset``, ``missing_timestamp``,
+    ``bad_timestamp``, ...); ``path`` is a JSON path such as ``$.timestamp``
+    or ``None`` when the problem is the record as a whole.
+    """
+
+    def __init__(self, reason: str, message: str, path: str | None = None) -> None:
+        self.reason = reason
+        self.path = path
+        self.detail = message
+        where = f"{path}: " if path else ""
+        super().__init__(f"{where}{message} [{reason}]")
+
+    def __reduce__(self) -> tuple[type[NormalizationError], tuple[str, str, str | None]]:
+        # Keep the three fields when errors cross process boundaries (--workers).
+        return (type(self), (self.reason, self.detail, self.path))
+
+
+class MappingTableError(OnePasswordEcsError):
+    """A table under mappings/ does not have the shape the mappers need.
+
+    Raised once, when the tables are loaded, naming the file and the entry.
+    """
