@@ -11,7 +11,7 @@ from ._errors import NormalizationError
 __all__ = ["Dataset", "detect_dataset"]
 
 
-class Dataset(str, enum.Enum):
+class Dataset(enum.StrEnum):
     """The three 1Password Events API streams.
 
     The value is the dataset's short name; ``event_dataset`` is the
@@ -65,9 +65,7 @@ def parse_dataset(value: object, path: str = "dataset") -> Dataset:
         if found is not None:
             return found
     names = ", ".join(d.value for d in Dataset)
-    raise NormalizationError(
-        "unknown_dataset", f"expected one of {names}, got {value!r}", path
-    )
+    raise NormalizationError("unknown_dataset", f"expected one of {names}, got {value!r}", path)
 
 
 def detect_dataset(record: Mapping[str, Any], dataset: Dataset | str | None = None) -> Dataset:

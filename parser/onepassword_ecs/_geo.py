@@ -1,0 +1,142 @@
+"""1Password's own geolocation (`location`) → ECS ``*.geo`` with ISO codes.
+
+1Password resolves the client's place itself; peers throw that away and run a GeoIP
+lookup instead. We keep the vendor's answer and add what ECS indexes best:
+``country_iso_code`` (ISO 3166-1 alpha-2) and ``region_iso_code`` (ISO 3166-2).
+
+Country and region names repeat endlessly across records, so every resolution is cached.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from functools import cache, lru_cache
+from typing import Any
+
+import pycountry
+
+from ._tables import tables
+
+__all__ = ["geo_fields", "resolve_country", "resolve_region", "valid_coordinates"]
+
+
+def _fold(text: str) -> str:
+    """Case- and accent-insensitive key: "Côte d'Ivoire" and "cote d'ivoire" are equal."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.casefold().replace("\u2019", "'").split())
+
+
+@cache
+def _country_index() -> dict[str, str]:
+    """Folded country name (pycountry's names, then our aliases) → alpha-2 code."""
+    index: dict[str, str] = {}
+    for country in pycountry.countries:
+        for attribute in ("name", "common_name", "official_name"):
+            name = getattr(country, attribute, None)
+            if name:
+                index.setdefault(_fold(name), country.alpha_2)
+    for name, code in tables().country_names.items():
+        index[_fold(name)] = code
+    return index
+
+
+@cache
+def _display_name(code: str) -> str | None:
+    preferred = tables().country_display_names.get(code)
+    if preferred:
+        return preferred
+    country = pycountry.countries.get(alpha_2=code)
+    if country is None:
+        return None
+    name: str = getattr(country, "common_name", None) or country.name
+    return name
+
+
+@lru_cache(maxsize=4096)
+def resolve_country(value: str) -> tuple[str | None, str | None]:
+    """Return ``(alpha-2 code, display name)`` for a country code or English name.
+
+    A two-letter value is taken as a code when it is one (``CA``); anything else is
+    matched as a name. Unknown values give ``(None, None)``: the raw text is still kept
+    as ``country_name`` by the caller.
+    """
+    text = value.strip()
+    if len(text) == 2 and text.isalpha():
+        code = text.upper()
+        name = _display_name(code)
+        if name is not None:
+            return code, name
+    code_for_name = _country_index().get(_fold(text))
+    if code_for_name is None:
+        return None, None
+    return code_for_name, None
+
+
+@cache
+def _region_index(country_code: str) -> dict[str, str]:
+    """Folded subdivision name or code suffix → ISO 3166-2 code, for one country."""
+    index: dict[str, str] = {}
+    subdivisions = pycountry.subdivisions.get(country_code=country_code)  # type: ignore[no-untyped-call]
+    for subdivision in subdivisions or ():
+        code: str = subdivision.code
+        index.setdefault(_fold(subdivision.name), code)
+        index.setdefault(_fold(code.split("-", 1)[1]), code)
+    return index
+
+
+@lru_cache(maxsize=8192)
+def resolve_region(country_code: str, region: str) -> str | None:
+    """ISO 3166-2 code for ``region`` inside ``country_code`` ("Ontario" → "CA-ON")."""
+    return _region_index(country_code).get(_fold(region))
+
+
+def valid_coordinates(latitude: Any, longitude: Any) -> bool:
+    """Both values are real numbers inside the ranges a ``geo_point`` accepts."""
+    for value, bound in ((latitude, 90.0), (longitude, 180.0)):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if not (math.isfinite(value) and -bound <= value <= bound):
+            return False
+    return True
+
+
+@lru_cache(maxsize=8192)
+def _place(
+    country: str | None, region: str | None, city: str | None
+) -> tuple[tuple[str, str], ...]:
+    """The name and code fields for one (country, region, city), as cacheable pairs."""
+    fields: list[tuple[str, str]] = []
+    if city:
+        fields.append(("city_name", city))
+    code: str | None = None
+    if country:
+        code, display = resolve_country(country)
+        if code is not None and display is not None and country.strip().upper() == code:
+            fields.append(("country_name", display))
+        else:
+            fields.append(("country_name", country))
+        if code is not None:
+            fields.append(("country_iso_code", code))
+    if region:
+        fields.append(("region_name", region))
+        if code is not None:
+            region_code = resolve_region(code, region)
+            if region_code is not None:
+                fields.append(("region_iso_code", region_code))
+    return tuple(fields)
+
+
+def geo_fields(
+    country: str | None,
+    region: str | None,
+    city: str | None,
+    latitude: Any,
+    longitude: Any,
+) -> dict[str, Any]:
+    """Build one ``geo`` object; empty strings count as absent. Coordinates only when valid."""
+    geo: dict[str, Any] = dict(_place(country or None, region or None, city or None))
+    if latitude is not None and longitude is not None and valid_coordinates(latitude, longitude):
+        geo["location"] = {"lat": latitude, "lon": longitude}
+    return geo

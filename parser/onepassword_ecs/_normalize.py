@@ -1,0 +1,81 @@
+"""``normalize``: one raw record in, one ECS document out, or a NormalizationError.
+
+This is the only entry point the CLI, the golden checks and library users call, so it
+owns the promises: JSON text or a dict in; the dataset decided once; nothing but
+``NormalizationError`` out, even when a mapper has a bug (the record is then reported
+as ``internal_error`` instead of crashing a stream of millions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from ._audit import map_audit_event
+from ._common import ECS_VERSION
+from ._dataset import Dataset, detect_dataset
+from ._errors import NormalizationError
+from ._item_usage import map_item_usage
+from ._signin import map_signin_attempt
+
+__all__ = ["ECS_VERSION", "normalize"]
+
+_MAPPERS: dict[Dataset, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    Dataset.audit_events: map_audit_event,
+    Dataset.item_usages: map_item_usage,
+    Dataset.signin_attempts: map_signin_attempt,
+}
+
+
+def _decode(record: str | bytes | bytearray | memoryview) -> Any:
+    try:
+        return orjson.loads(record)
+    except orjson.JSONDecodeError as exc:
+        raise NormalizationError("invalid_json", f"not valid JSON: {exc}") from None
+
+
+def _original_text(record: Any, data: Mapping[str, Any]) -> str:
+    if isinstance(record, str):
+        return record.strip()
+    if isinstance(record, bytes | bytearray | memoryview):
+        return bytes(record).decode("utf-8", "replace").strip()
+    return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def normalize(
+    record: Mapping[str, Any] | str | bytes | bytearray | memoryview,
+    *,
+    dataset: Dataset | str | None = None,
+    keep_original: bool = False,
+) -> dict[str, Any]:
+    """Turn one 1Password Events API record into one ECS 9.4.0 document.
+
+    ``record`` is a dict or its JSON text (str or bytes). ``dataset`` forces the stream
+    (a :class:`Dataset` or its name); otherwise it is detected (see ``detect_dataset``).
+    ``keep_original`` adds ``event.original`` with the raw JSON text.
+
+    Returns a JSON-ready nested dict. The input is never modified. Raises only
+    :class:`NormalizationError`, whose ``reason`` and ``path`` say what was wrong.
+    """
+    data = _decode(record) if isinstance(record, str | bytes | bytearray | memoryview) else record
+    if not isinstance(data, Mapping):
+        kind = "array" if isinstance(data, list) else type(data).__name__
+        if data is None:
+            kind = "null"
+        raise NormalizationError("not_an_object", f"expected a JSON object, got {kind}", "$")
+    which = detect_dataset(data, dataset)
+    try:
+        document = _MAPPERS[which](data)
+        if keep_original:
+            document["event"]["original"] = _original_text(record, data)
+    except NormalizationError:
+        raise
+    except Exception as exc:  # a mapper bug must not end the caller's stream
+        raise NormalizationError(
+            "internal_error",
+            f"onepassword-ecs failed on this record ({type(exc).__name__}: {exc}); "
+            "please report it with the record",
+        ) from exc
+    return document
