@@ -114,6 +114,21 @@ def _patch_counts(aux_info: str | None) -> str:
     return f" (items: {', '.join(named)})"
 
 
+def _object_phrase(
+    meta: AuditObjectType,
+    object_type: str | None,
+    object_uuid: str | None,
+    target: Mapping[str, Any],
+) -> str:
+    """"vault 4VJ...", or "user Bob Tanaka" when the object is the affected person."""
+    noun = meta.name if meta is not _UNKNOWN_OBJECT else (object_type or "an object")
+    if meta.object == "user":
+        who = _display(target)
+        if who:
+            return f"{noun} {who}"
+    return f"{noun} {object_uuid}" if object_uuid else noun
+
+
 class _Formatter(dict[str, str]):
     """Template values; a placeholder a user-extended table invents renders as itself."""
 
@@ -201,7 +216,7 @@ def map_audit_event(record: Mapping[str, Any]) -> dict[str, Any]:
         _Formatter(
             actor=_display(actor) or "An unknown user",
             target=_display(target) or "a user",
-            object=f"{meta.name} {object_uuid}" if object_uuid else meta.name,
+            object=_object_phrase(meta, object_type, object_uuid, target),
             role=f" as a {role}" if role else "",
             counts=_patch_counts(aux_info) if action == "patch" else "",
             aux_info=aux_info or "",

@@ -74,22 +74,27 @@ def resolve_country(value: str) -> tuple[str | None, str | None]:
     return code_for_name, None
 
 
+def _squash(text: str) -> str:
+    """Region key: folded, then letters and digits only ("Hà Nội" and "Hanoi" meet)."""
+    return "".join(c for c in _fold(text) if c.isalnum())
+
+
 @cache
 def _region_index(country_code: str) -> dict[str, str]:
-    """Folded subdivision name or code suffix → ISO 3166-2 code, for one country."""
+    """Squashed subdivision name or code suffix → ISO 3166-2 code, for one country."""
     index: dict[str, str] = {}
     subdivisions = pycountry.subdivisions.get(country_code=country_code)  # type: ignore[no-untyped-call]
     for subdivision in subdivisions or ():
         code: str = subdivision.code
-        index.setdefault(_fold(subdivision.name), code)
-        index.setdefault(_fold(code.split("-", 1)[1]), code)
+        index.setdefault(_squash(subdivision.name), code)
+        index.setdefault(_squash(code.split("-", 1)[1]), code)
     return index
 
 
 @lru_cache(maxsize=8192)
 def resolve_region(country_code: str, region: str) -> str | None:
     """ISO 3166-2 code for ``region`` inside ``country_code`` ("Ontario" → "CA-ON")."""
-    return _region_index(country_code).get(_fold(region))
+    return _region_index(country_code).get(_squash(region))
 
 
 def valid_coordinates(latitude: Any, longitude: Any) -> bool:
