@@ -1,0 +1,282 @@
+"""Reading Events API exports: files or stdin, gzip or not, lines, pages and arrays.
+
+People feed the converter whatever their collector left behind: NDJSON written by a
+SIEM shipper, gzip-rotated logs (often without a ``.gz`` name), raw API response pages
+saved with ``curl``, or one pretty-printed page copied out of a browser. This module
+turns all of those into the same sequence of raw records, in two layers, so that the
+converter can hand whole chunks of *lines* to worker processes and let them do the
+(CPU-bound) unwrapping:
+
+1. :func:`iter_units` yields *units* ``(line_number, raw_bytes)``: normally one per
+   non-blank line (constant memory), or a single unit holding the whole input when the
+   input is one JSON document spread over many lines.
+2. :func:`expand_unit` turns one unit into records ``(index, payload)``: one record for
+   a plain line (``index`` is ``None`` and ``payload`` the untouched bytes, so that
+   ``normalize`` itself reports ``invalid_json``/``not_an_object``), or one per item of
+   a JSON array or an Events API page ``{"items": [...], "cursor": ..., "has_more": ...}``.
+
+:func:`iter_records` composes both for callers that want ``(line, index, payload)``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import sys
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from typing import IO, Any
+
+import orjson
+
+from ._errors import OnePasswordEcsError
+
+__all__ = [
+    "STDIN",
+    "InputError",
+    "Unit",
+    "expand_unit",
+    "input_text",
+    "iter_records",
+    "iter_units",
+    "open_input",
+]
+
+STDIN = "-"
+"""The input name that means standard input (also used as ``source`` in error lines)."""
+
+Unit = tuple[int, bytes]
+"""``(line_number, raw_bytes)``: one input line, or a whole multi-line document."""
+
+_BOM = b"\xef\xbb\xbf"
+_GZIP_MAGIC = b"\x1f\x8b"
+_BUFFER_SIZE = 1 << 18
+
+# A whole-input document is held in memory (it must be, to be parsed). Past this size we
+# stop believing the input is one document and fall back to line-by-line reading, so a
+# pathological input (every line truncated) cannot exhaust memory.
+_MAX_DOCUMENT_BYTES = 256 << 20
+
+# Reading errors that mean "this input cannot be read" rather than "a record is bad".
+_READ_ERRORS = (OSError, EOFError, zlib.error)
+
+
+class InputError(OnePasswordEcsError):
+    """An input cannot be read at all (missing file, corrupt gzip stream, ...).
+
+    Unlike a bad record, this stops the run: the CLI exits with status 2.
+    """
+
+
+class _Prefixed(io.RawIOBase):
+    """A raw stream that replays a few already-read bytes before the rest.
+
+    Sniffing the gzip magic means reading two bytes; not every stream can ``peek``
+    (pipes can, ``BytesIO`` cannot), so we read them and put them back this way.
+    """
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        super().__init__()
+        self._head = head
+        # read1 returns what is available instead of waiting for a full buffer, which
+        # keeps a live pipe (tail -f | onepassword-ecs convert) flowing.
+        self._read = getattr(rest, "read1", rest.read)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._head:
+            size = min(len(view), len(self._head))
+            view[:size] = self._head[:size]
+            self._head = self._head[size:]
+            return size
+        data = self._read(len(view))
+        view[: len(data)] = data
+        return len(data)
+
+
+def open_input(name: str, stack: ExitStack, stdin: IO[bytes] | None = None) -> IO[bytes]:
+    """Open ``name`` (``-`` for standard input) for line iteration, un-gzipping if needed.
+
+    Gzip is recognised by its magic bytes, because rotated logs are often gzipped
+    without a ``.gz`` name (and a ``.gz`` name is sometimes a lie). Resources are
+    registered on ``stack``; standard input itself is never closed.
+    Raises :class:`InputError` when the input cannot be opened.
+    """
+    if name == STDIN:
+        raw: IO[bytes] = stdin if stdin is not None else sys.stdin.buffer
+    else:
+        try:
+            raw = stack.enter_context(open(name, "rb"))  # noqa: SIM115 - closed by stack
+        except OSError as exc:
+            raise InputError(f"{name}: cannot open: {exc.strerror or exc}") from exc
+    try:
+        head = raw.read(2)
+    except _READ_ERRORS as exc:
+        raise InputError(f"{name}: cannot read: {exc}") from exc
+    stream: IO[bytes] = io.BufferedReader(_Prefixed(head, raw), buffer_size=_BUFFER_SIZE)
+    if head == _GZIP_MAGIC:
+        gz = stack.enter_context(gzip.GzipFile(fileobj=stream, mode="rb"))
+        # GzipFile iterates line by line in Python; a BufferedReader on top does it in C.
+        stream = io.BufferedReader(gz, buffer_size=_BUFFER_SIZE)
+    return stream
+
+
+def _is_blank(line: bytes) -> bool:
+    return not line or line.isspace()
+
+
+def _starts_document(line: bytes) -> bool:
+    """True when ``line`` is the opening of a JSON object/array cut off by a line break.
+
+    That is the signature of a pretty-printed document (``{``, ``[``,
+    ``{"items": [``...). A line that is merely broken (a stray character) is not, and
+    is read as an ordinary bad line.
+    """
+    stripped = line.strip()
+    if stripped[:1] not in (b"{", b"["):
+        return False
+    try:
+        orjson.loads(stripped)
+    except orjson.JSONDecodeError as exc:
+        # "Unexpected end of data": the error sits at the very end of the text.
+        # orjson reports the position in characters, hence the decode.
+        return exc.pos >= len(stripped.decode("utf-8", "replace"))
+    return False
+
+
+def _is_record_line(line: bytes) -> bool:
+    """True when ``line`` alone is a non-empty object or array: a real NDJSON line.
+
+    Pretty printers never put a non-empty object or array on a line by itself, so
+    seeing one proves the input is NDJSON whose first line happens to be truncated.
+    """
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(value, dict | list) and bool(value)
+
+
+def iter_units(lines: Iterable[bytes], name: str = STDIN) -> Iterator[Unit]:
+    """Yield ``(line_number, raw_bytes)`` for each non-blank line of ``lines``.
+
+    Line numbers are 1-based and count blank lines, so they match what an editor shows.
+    A UTF-8 byte-order mark at the very start is dropped; CRLF endings are left in place
+    (JSON treats ``\\r`` as whitespace; :func:`input_text` trims it for error lines).
+
+    When the first non-blank line is the truncated opening of a JSON document, the
+    input is read ahead to decide between "one pretty-printed document" (yielded as a
+    single unit numbered with that first line) and "NDJSON whose first line is broken"
+    (decided as soon as a later line parses on its own; the lines read ahead are then
+    replayed one by one). Plain NDJSON never triggers the read-ahead and streams in
+    constant memory. Raises :class:`InputError` when reading fails (corrupt gzip).
+    """
+    try:
+        yield from _iter_units(iter(lines))
+    except _READ_ERRORS as exc:
+        raise InputError(f"{name}: cannot read: {exc}") from exc
+
+
+def _iter_units(lines: Iterator[bytes]) -> Iterator[Unit]:
+    number = 0
+    for line in lines:
+        number += 1
+        if number == 1 and line.startswith(_BOM):
+            line = line[len(_BOM) :]
+        if _is_blank(line):
+            continue
+        if not _starts_document(line):
+            yield number, line
+            break
+        document, replay = _read_ahead(line, lines)
+        if document is not None:
+            yield number, document
+            return
+        for offset, buffered in enumerate(replay):
+            if not _is_blank(buffered):
+                yield number + offset, buffered
+        number += len(replay) - 1
+        break
+    for line in lines:
+        number += 1
+        if line.isspace():
+            continue
+        yield number, line
+
+
+def _read_ahead(first: bytes, lines: Iterator[bytes]) -> tuple[bytes | None, list[bytes]]:
+    """Read on from a document-opening line; return ``(document, [])`` or ``(None, lines)``.
+
+    The document is returned whole when the input ends without any line that stands on
+    its own (then either it parses, or it is one malformed document and ``normalize``
+    will say ``invalid_json`` once, instead of once per fragment). Otherwise the lines
+    read so far are returned, ``first`` included, for line-by-line processing.
+    """
+    buffered = [first]
+    size = len(first)
+    for line in lines:
+        buffered.append(line)
+        size += len(line)
+        if size > _MAX_DOCUMENT_BYTES or (not _is_blank(line) and _is_record_line(line)):
+            return None, buffered
+    return b"".join(buffered), []
+
+
+def _as_payload(item: Any) -> Any:
+    """A container item as ``normalize`` should see it.
+
+    Objects go as they are. Anything else goes back to JSON text, so that ``normalize``
+    rejects it as ``not_an_object`` itself; passing a string item as-is would make
+    ``normalize`` parse the string's *content* as a record.
+    """
+    return item if isinstance(item, dict) else orjson.dumps(item)
+
+
+def expand_unit(raw: bytes) -> Iterator[tuple[int | None, Any]]:
+    """Yield ``(index, payload)`` for each record of one unit.
+
+    A JSON array yields its items and an Events API page (an object whose ``items`` is
+    a list) yields its ``items``, each with its 0-based ``index``; an empty page yields
+    nothing. Anything else, valid or not, is one record: ``(None, raw)``, left for
+    ``normalize`` to parse, or to reject with the same reason codes as everywhere else.
+    """
+    stripped = raw.strip()
+    first = stripped[:1]
+    if first == b"[" or (first == b"{" and b'"items"' in stripped):
+        try:
+            value = orjson.loads(stripped)
+        except orjson.JSONDecodeError:
+            value = None
+        if isinstance(value, dict):
+            items = value.get("items")
+            value = items if isinstance(items, list) else None
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                yield index, _as_payload(item)
+            return
+    yield None, raw
+
+
+def input_text(payload: Any) -> str:
+    """The text of a record for an error line: never raises, whatever the bytes are.
+
+    Raw lines lose their line ending and have invalid UTF-8 replaced (U+FFFD); items
+    taken from a page or array are shown as their own compact JSON rather than the
+    whole (possibly huge) line, which ``line`` and ``index`` already locate.
+    """
+    if isinstance(payload, bytes):
+        return payload.rstrip(b"\r\n").decode("utf-8", "replace")
+    return orjson.dumps(payload).decode("utf-8")
+
+
+def iter_records(
+    lines: Iterable[bytes], name: str = STDIN
+) -> Iterator[tuple[int, int | None, Any]]:
+    """Yield ``(line_number, index_or_None, payload)`` for every record of an input."""
+    for number, raw in iter_units(lines, name):
+        for index, payload in expand_unit(raw):
+            yield number, index, payload
