@@ -1,0 +1,81 @@
+"""What ``convert`` tells the person running it: a live status line and a summary.
+
+Both go to standard error, so standard output stays pure NDJSON for the next tool in
+the pipe. The status line is redrawn in place with ``\\r`` and throttled, so a fast run
+does not spend its time repainting a terminal.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+from ._convert import Tally
+
+__all__ = ["Progress", "format_summary"]
+
+
+def _records(count: int) -> str:
+    return f"{count:,} record" + ("" if count == 1 else "s")
+
+
+def _rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else 0.0
+
+
+class Progress:
+    """A single, self-overwriting status line on a terminal.
+
+    ``update`` redraws at most every ``interval`` seconds; ``clear`` erases the line
+    (before other text is printed to the same terminal, and at the end).
+    """
+
+    def __init__(self, stream: TextIO, interval: float = 0.2) -> None:
+        self._stream = stream
+        self._interval = interval
+        self._next = 0.0
+        self._width = 0
+
+    def update(self, tally: Tally, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now < self._next:
+            return
+        self._next = now + self._interval
+        elapsed = tally.elapsed()
+        text = (
+            f"{_records(tally.read)} read, {tally.written:,} written, "
+            f"{tally.rejected_total:,} rejected ({_rate(tally.read, elapsed):,.0f}/s)"
+        )
+        padding = " " * max(0, self._width - len(text))
+        self._width = len(text)
+        self._stream.write(f"\r{text}{padding}")
+        self._stream.flush()
+
+    def clear(self) -> None:
+        if self._width:
+            self._stream.write("\r" + " " * self._width + "\r")
+            self._stream.flush()
+            self._width = 0
+            self._next = 0.0
+
+
+def format_summary(tally: Tally, *, interrupted: bool = False) -> str:
+    """The end-of-run report: counts, rejections by reason, documents per dataset, speed."""
+    elapsed = tally.elapsed()
+    lines = [
+        f"onepassword-ecs: {_records(tally.read)} read, {tally.written:,} written, "
+        f"{tally.rejected_total:,} rejected" + (" (interrupted)" if interrupted else "")
+    ]
+    if tally.rejected:
+        reasons = ", ".join(
+            f"{reason} {count:,}" for reason, count in sorted(tally.rejected.items())
+        )
+        lines.append(f"  rejected by reason: {reasons}")
+    if tally.datasets:
+        names = ", ".join(
+            f"{name.removeprefix('1password.')} {count:,}"
+            for name, count in sorted(tally.datasets.items())
+        )
+        lines.append(f"  written by dataset: {names}")
+    lines.append(f"  {elapsed:.2f} s, {_rate(tally.read, elapsed):,.0f} records/s")
+    return "\n".join(lines) + "\n"
