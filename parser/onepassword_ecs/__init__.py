@@ -13,6 +13,7 @@ from __future__ import annotations
 from ._dataset import Dataset, detect_dataset
 from ._errors import MappingTableError, NormalizationError, OnePasswordEcsError
 from ._normalize import ECS_VERSION, normalize
+from ._validate import Problem, validate
 
 __version__ = "0.1.0"
 
@@ -22,7 +23,9 @@ __all__ = [
     "MappingTableError",
     "NormalizationError",
     "OnePasswordEcsError",
+    "Problem",
     "__version__",
     "detect_dataset",
     "normalize",
+    "validate",
 ]

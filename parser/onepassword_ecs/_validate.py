@@ -1,0 +1,530 @@
+"""Check a document against ECS 9.4.0 and against what Elasticsearch will index.
+
+Why: a mapper bug (a dotted key, an IP that is not one, a category/type pair
+ECS does not expect) otherwise surfaces far away, as a rejected bulk request or
+as a document that silently fails to match Elastic's detection rules. This
+checker catches it at the source, with the field's path and a readable reason.
+
+What is checked (see ``validate``): the document is nested objects; every leaf
+is an ECS field or a ``onepassword.*`` field (declared ones are type-checked,
+undeclared ones only need to be indexable, because the Events API adds fields
+over time and we pass them through); values have their field's type;
+ECS array fields are arrays; the categorization fields use allowed values and
+expected category/type pairs; ``@timestamp`` and ``ecs.version`` are present;
+there are no nulls, empty arrays or empty objects.
+
+The ECS table is loaded on the first call, not at import.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import math
+import re
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ._ecs_table import EcsField, ecs_namespaces, ecs_table, namespaces_of
+from ._fielddefs import VENDOR_ROOT, vendor_fields
+
+__all__ = ["MAX_DEPTH", "MAX_TERM_BYTES", "Problem", "validate"]
+
+# Elasticsearch's default index.mapping.depth.limit: a field at a.b.c has depth 3.
+MAX_DEPTH = 20
+# Lucene's limit on one indexed term; a longer keyword value cannot be indexed.
+MAX_TERM_BYTES = 32766
+
+_LONG_RANGE = (-(2**63), 2**63 - 1)
+_INTEGER_RANGE = (-(2**31), 2**31 - 1)
+_FLOAT32_MAX = 3.4028234663852886e38
+_DOUBLE_MAX = sys.float_info.max
+# java.time's ZoneOffset (used by Elasticsearch's date parser) stops at ±18:00.
+_MAX_UTC_OFFSET = timedelta(hours=18)
+
+_STRING_TYPES = frozenset({"keyword", "wildcard", "constant_keyword", "match_only_text"})
+_FLOAT_TYPES = frozenset({"float", "double", "scaled_float"})
+_OBJECT_TYPES = frozenset({"object", "nested"})
+# ECS keeps these two single-valued; the other categorization fields are arrays.
+_SINGLE_VALUED = frozenset({"event.kind", "event.outcome"})
+
+# RFC 3339 date-time, upper-case T and Z as Elasticsearch's strict parser wants them,
+# at most nanosecond precision.
+_DATE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})", re.ASCII
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a document.
+
+    ``path`` is the dotted field name (``client.ip``), with ``[i]`` for an array
+    element (``related.ip[1]``); it is ``""`` for the document as a whole.
+    ``message`` says what is wrong in words a person can act on.
+    """
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+@dataclass(frozen=True, slots=True)
+class _Schema:
+    """ECS fields and declared vendor fields merged, plus what the checks derive from them."""
+
+    version: str
+    fields: Mapping[str, EcsField]
+    namespaces: frozenset[str]
+    expected_types: Mapping[str, frozenset[str]]
+    required: tuple[str, ...]
+
+
+@functools.cache
+def _schema() -> _Schema:
+    table = ecs_table()
+    vendor = {
+        name: EcsField(type=spec.type, ignore_above=1024 if spec.type == "keyword" else None)
+        for name, spec in vendor_fields().items()
+    }
+    return _Schema(
+        version=table.ecs_version,
+        fields={**table.fields, **vendor},
+        namespaces=ecs_namespaces() | namespaces_of(vendor) | {VENDOR_ROOT},
+        expected_types={
+            category: frozenset(types) for category, types in table.expected_event_types.items()
+        },
+        required=tuple(sorted(name for name, field in table.fields.items() if field.required)),
+    )
+
+
+def validate(doc: Mapping[str, Any]) -> list[Problem]:
+    """Return every problem found in ``doc``, in a stable order (by path, then message).
+
+    An empty list means the document is ECS 9.4.0 as far as this checker can
+    tell and will index under the package's template. The rules, in short:
+
+    * nested objects only: keys are non-empty strings without dots, without
+      leading/trailing whitespace and not made only of ``_``; depth ≤ 20;
+    * every field is an ECS 9.4.0 field or under ``onepassword.*``; declared
+      ``onepassword.*`` fields (mappings/onepassword_fields.toml) are typed like
+      ECS fields, undeclared ones only need to be indexable (no arrays mixing
+      objects, strings, numbers and booleans; integers within 64 bits);
+    * values match the field type (keyword → string of at most 32766 UTF-8
+      bytes, ip → IPv4/IPv6 without zone id, date → RFC 3339 date-time,
+      geo_point → ``{"lat", "lon"}`` in range, long → 64-bit integer,
+      integer → 32-bit integer, float/double → finite number, boolean → bool,
+      object/nested/flattened → object); fields ECS normalizes as arrays are arrays;
+    * ``event.kind``/``category``/``type``/``outcome`` use ECS allowed values,
+      ``event.kind`` and ``event.outcome`` are single values, and every
+      ``event.type`` is expected for at least one of the event's categories
+      (elastic-package's rule; no restriction when no category is given);
+    * ``@timestamp`` and ``ecs.version`` are present;
+    * no null values, empty arrays or empty objects anywhere.
+    """
+    if not isinstance(doc, Mapping):
+        return [Problem("", f"expected a JSON object at the top level, got {_got(doc)}")]
+    walker = _Walker(_schema())
+    walker.schema_object(doc, "", "", 0)
+    walker.document_rules(doc)
+    return sorted(walker.problems, key=lambda problem: (_path_order(problem.path), problem.message))
+
+
+class _Walker:
+    """Walks one document, collecting problems."""
+
+    def __init__(self, schema: _Schema) -> None:
+        self.schema = schema
+        self.problems: list[Problem] = []
+
+    def report(self, where: str, message: str) -> None:
+        self.problems.append(Problem(where, message))
+
+    # --- structure ---------------------------------------------------------------
+
+    def members(
+        self, obj: Mapping[Any, Any], where: str, depth: int, *, flattened: bool = False
+    ) -> Iterator[tuple[str, str, Any]]:
+        """Yield (key, path, value) for each well-formed key; report the others."""
+        if not obj:
+            self.report(where, "empty object; leave it out instead")
+            return
+        for key, value in sorted(
+            obj.items(), key=lambda item: (type(item[0]).__name__, str(item[0]))
+        ):
+            child_where = f"{where}.{key}" if where else str(key)
+            problem = _key_problem(key, flattened=flattened)
+            if problem is not None:
+                self.report(child_where, problem)
+            elif depth + 1 > MAX_DEPTH:
+                self.report(
+                    child_where,
+                    f"nested {depth + 1} levels deep; Elasticsearch's default "
+                    f"index.mapping.depth.limit is {MAX_DEPTH}",
+                )
+            else:
+                yield key, child_where, value
+
+    def schema_object(self, obj: Mapping[Any, Any], name: str, where: str, depth: int) -> None:
+        """An object whose keys must be ECS or onepassword.* names."""
+        for key, child_where, value in self.members(obj, where, depth):
+            self.schema_value(value, f"{name}.{key}" if name else key, child_where, depth + 1)
+
+    def schema_value(self, value: Any, name: str, where: str, depth: int) -> None:
+        spec = self.schema.fields.get(name)
+        if spec is not None:
+            self.field(value, spec, name, where, depth)
+        elif name in self.schema.namespaces:
+            if isinstance(value, Mapping):
+                self.schema_object(value, name, where, depth)
+            elif value is None:
+                self.report(where, "null value; leave it out instead")
+            else:
+                self.report(where, f"expected an object holding {name}.* fields, got {_got(value)}")
+        elif name.split(".", 1)[0] == VENDOR_ROOT:
+            # Undeclared vendor field: passed through, so it only has to be indexable.
+            self.free_value(value, where, depth)
+        else:
+            self.report(
+                where,
+                f"not an ECS {self.schema.version} field (nor a parent of one), "
+                f"and not under {VENDOR_ROOT}.*",
+            )
+
+    # --- typed fields ------------------------------------------------------------
+
+    def field(self, value: Any, spec: EcsField, name: str, where: str, depth: int) -> None:
+        """A value (or array of values) of a known field."""
+        if isinstance(value, list | tuple):
+            if not value:
+                self.report(where, "empty array; leave the field out instead")
+            elif name in _SINGLE_VALUED:
+                self.report(where, f"{name} takes a single value, got an array")
+            else:
+                for index, item in enumerate(value):
+                    self.single(item, spec, name, f"{where}[{index}]", depth)
+            return
+        if spec.array and value is not None:
+            self.report(
+                where,
+                f"ECS normalizes {name} as an array: expected a list of {spec.type} values, "
+                f"got {_got(value)}",
+            )
+        self.single(value, spec, name, where, depth)
+
+    def single(self, value: Any, spec: EcsField, name: str, where: str, depth: int) -> None:
+        """One value of a field of type ``spec.type``."""
+        kind = spec.type
+        if value is None:
+            self.report(where, "null value; leave the field out instead")
+        elif kind in _STRING_TYPES:
+            self.string(value, spec, name, where)
+        elif kind == "ip":
+            self.ip(value, where)
+        elif kind == "date":
+            self.date(value, where)
+        elif kind == "geo_point":
+            self.geo_point(value, where)
+        elif kind in ("long", "integer"):
+            self.integer(value, kind, where)
+        elif kind in _FLOAT_TYPES:
+            self.number(value, kind, where)
+        elif kind == "boolean":
+            if not isinstance(value, bool):
+                self.report(where, f"expected a boolean (true or false), got {_got(value)}")
+        elif not isinstance(value, Mapping):
+            self.report(where, f"expected an object ({kind} field), got {_got(value)}")
+        elif kind == "flattened":
+            self.free_value(value, where, depth, flattened=True)
+        elif kind in _OBJECT_TYPES and name in self.schema.namespaces:
+            self.schema_object(value, name, where, depth)
+        elif kind in _OBJECT_TYPES:
+            # A free-form object such as labels: any keys, values of object_type if given.
+            leaf = EcsField(type=spec.object_type) if spec.object_type else None
+            self.free_value(value, where, depth, leaf=leaf)
+        else:  # pragma: no cover - the table builder only lets known types through
+            self.report(where, f"field type {kind!r} is not supported by this validator")
+
+    def string(self, value: Any, spec: EcsField, name: str, where: str) -> None:
+        if not isinstance(value, str):
+            self.report(where, f"expected a string ({spec.type}), got {_got(value)}")
+            return
+        size = _utf8_size(value)
+        if size is None:
+            self.report(where, "not valid Unicode text (it contains a lone surrogate)")
+        elif spec.type == "keyword" and (spec.index or spec.doc_values) and size > MAX_TERM_BYTES:
+            self.report(where, _too_long(size))
+        if spec.allowed is not None and value not in spec.allowed:
+            self.report(
+                where,
+                f"{_show(value)} is not an allowed ECS {self.schema.version} value for "
+                f"{name} (allowed: {', '.join(spec.allowed)})",
+            )
+
+    def ip(self, value: Any, where: str) -> None:
+        if not isinstance(value, str):
+            self.report(where, f"expected an IPv4/IPv6 address string, got {_got(value)}")
+        elif "%" in value:
+            self.report(
+                where, f"expected an IPv4/IPv6 address without a zone id, got {_show(value)}"
+            )
+        else:
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                self.report(where, f"expected an IPv4/IPv6 address, got {_show(value)}")
+
+    def date(self, value: Any, where: str) -> None:
+        if not isinstance(value, str) or not _DATE_TIME.fullmatch(value):
+            self.report(
+                where,
+                "expected an RFC 3339 date-time string such as 2024-01-02T03:04:05.000Z, "
+                f"got {_got(value)}",
+            )
+            return
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            self.report(where, f"not a real date and time: {_show(value)}")
+            return
+        offset = parsed.utcoffset()
+        if offset is not None and abs(offset) > _MAX_UTC_OFFSET:
+            self.report(where, f"UTC offset beyond ±18:00 cannot be parsed: {_show(value)}")
+
+    def geo_point(self, value: Any, where: str) -> None:
+        if not isinstance(value, Mapping):
+            self.report(
+                where, f'expected a geo_point object {{"lat": ..., "lon": ...}}, got {_got(value)}'
+            )
+            return
+        keys = sorted(str(key) for key in value)
+        if keys != ["lat", "lon"]:
+            self.report(
+                where, f"expected a geo_point with exactly the keys lat and lon, got {keys}"
+            )
+        for axis, limit in (("lat", 90), ("lon", 180)):
+            if axis not in value:
+                continue
+            coordinate = value[axis]
+            if not _is_number(coordinate):
+                self.report(f"{where}.{axis}", f"expected a number, got {_got(coordinate)}")
+            elif not (_is_finite(coordinate) and -limit <= coordinate <= limit):
+                self.report(
+                    f"{where}.{axis}", f"expected a number in [-{limit}, {limit}], got {coordinate}"
+                )
+
+    def integer(self, value: Any, kind: str, where: str) -> None:
+        if not _is_int(value):
+            self.report(where, f"expected an integer ({kind}), got {_got(value)}")
+            return
+        low, high = _LONG_RANGE if kind == "long" else _INTEGER_RANGE
+        if not low <= value <= high:
+            bits = 64 if kind == "long" else 32
+            self.report(where, f"{value} is outside the signed {bits}-bit range of {kind}")
+
+    def number(self, value: Any, kind: str, where: str) -> None:
+        if not _is_number(value):
+            self.report(where, f"expected a number ({kind}), got {_got(value)}")
+        elif not _is_finite(value):
+            self.report(where, f"expected a finite number ({kind}), got {value}")
+        elif kind == "float" and abs(value) > _FLOAT32_MAX:
+            self.report(where, f"{value} is too large for a 32-bit float")
+
+    # --- untyped content (undeclared vendor fields, flattened, free objects) -------
+
+    def free_value(
+        self,
+        value: Any,
+        where: str,
+        depth: int,
+        *,
+        flattened: bool = False,
+        leaf: EcsField | None = None,
+    ) -> None:
+        """A value with no declared type: it only has to be indexable.
+
+        Inside a flattened field everything is indexed as keywords, so dotted keys
+        and mixed arrays are fine there; elsewhere dynamic mapping gives each
+        field one type, so an array must not mix kinds of values.
+        """
+        if value is None:
+            self.report(where, "null value; leave it out instead")
+        elif isinstance(value, Mapping):
+            for _key, child_where, child in self.members(value, where, depth, flattened=flattened):
+                self.free_value(child, child_where, depth + 1, flattened=flattened, leaf=leaf)
+        elif isinstance(value, list | tuple):
+            if not value:
+                self.report(where, "empty array; leave it out instead")
+                return
+            kinds = sorted(_kinds(value))
+            if len(kinds) > 1 and not flattened:
+                self.report(
+                    where,
+                    f"array mixes {' and '.join(kinds)}; every value of one field needs one type",
+                )
+            for index, item in enumerate(value):
+                self.free_value(item, f"{where}[{index}]", depth, flattened=flattened, leaf=leaf)
+        elif leaf is not None:
+            self.single(value, leaf, "", where, depth)
+        else:
+            self.scalar(value, where)
+
+    def scalar(self, value: Any, where: str) -> None:
+        if isinstance(value, str):
+            size = _utf8_size(value)
+            if size is None:
+                self.report(where, "not valid Unicode text (it contains a lone surrogate)")
+            elif size > MAX_TERM_BYTES:
+                self.report(where, _too_long(size))
+        elif _is_int(value):
+            if not _LONG_RANGE[0] <= value <= _LONG_RANGE[1]:
+                self.report(where, f"{value} is outside the signed 64-bit range of long")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                self.report(where, f"expected a finite number, got {value}")
+        elif not isinstance(value, bool):
+            self.report(where, f"not a JSON value: {_got(value)}")
+
+    # --- rules about the document as a whole --------------------------------------
+
+    def document_rules(self, doc: Mapping[str, Any]) -> None:
+        for name in self.schema.required:
+            if _lookup(doc, name) is _MISSING:
+                self.report(name, f"required by ECS {self.schema.version} but missing")
+        self.expected_event_types(doc)
+
+    def expected_event_types(self, doc: Mapping[str, Any]) -> None:
+        """Every event.type must be expected for one of the event's categories."""
+        categories = _lookup(doc, "event.category")
+        types = _lookup(doc, "event.type")
+        if categories is _MISSING or types is _MISSING:
+            return
+        named = [
+            value
+            for value in _as_list(categories)
+            if isinstance(value, str) and value in self.schema.expected_types
+        ]
+        expected = frozenset().union(*(self.schema.expected_types[value] for value in named))
+        if not expected:
+            return  # no category, or none that lists expected types: no restriction
+        allowed = self.schema.fields["event.type"].allowed or ()
+        type_list = types if isinstance(types, list | tuple) else [types]
+        for index, value in enumerate(type_list):
+            # Values that are not allowed at all were reported already.
+            if isinstance(value, str) and value in allowed and value not in expected:
+                where = f"event.type[{index}]" if isinstance(types, list | tuple) else "event.type"
+                self.report(
+                    where,
+                    f"{_show(value)} is not an expected event.type for event.category "
+                    f"{named} (expected: {', '.join(sorted(expected))})",
+                )
+
+
+# --- helpers ---------------------------------------------------------------------
+
+_MISSING: Any = object()
+
+
+def _lookup(doc: Mapping[str, Any], name: str) -> Any:
+    """The value at a dotted name in a nested document, or _MISSING."""
+    node: Any = doc
+    for part in name.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _key_problem(key: object, *, flattened: bool) -> str | None:
+    if not isinstance(key, str):
+        return f"keys must be strings, got {type(key).__name__} {key!r}"
+    if not key:
+        return "empty key; Elasticsearch cannot map a field with no name"
+    if key != key.strip():
+        return f"key {key!r} has leading or trailing whitespace"
+    if not key.strip("_"):
+        return f"key {key!r} is made only of underscores"
+    if "." in key and not flattened:
+        return f"key {key!r} contains a dot; write nested objects, not dotted names"
+    return None
+
+
+def _kinds(values: list[Any] | tuple[Any, ...]) -> set[str]:
+    """The JSON kinds in an array (nested arrays are flattened, as Elasticsearch does)."""
+    kinds: set[str] = set()
+    for value in values:
+        if isinstance(value, list | tuple):
+            kinds |= _kinds(value)
+        elif isinstance(value, Mapping):
+            kinds.add("objects")
+        elif isinstance(value, str):
+            kinds.add("strings")
+        elif isinstance(value, bool):
+            kinds.add("booleans")
+        elif isinstance(value, int | float):
+            kinds.add("numbers")
+    return kinds
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_finite(value: int | float) -> bool:
+    if isinstance(value, int):
+        return abs(value) <= _DOUBLE_MAX
+    return math.isfinite(value)
+
+
+def _utf8_size(value: str) -> int | None:
+    try:
+        return len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        return None
+
+
+def _too_long(size: int) -> str:
+    return (
+        f"{size} bytes of UTF-8 is more than the {MAX_TERM_BYTES} bytes a keyword term "
+        "can hold; the value cannot be indexed"
+    )
+
+
+def _show(value: str, limit: int = 60) -> str:
+    """A short repr of a string for a message (long values are cut)."""
+    return repr(value) if len(value) <= limit else repr(value[:limit]) + "…"
+
+
+def _got(value: Any) -> str:
+    """Describe a value for 'expected X, got Y' messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return _show(value)
+    if isinstance(value, bool):
+        return f"a boolean ({'true' if value else 'false'})"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "an array"
+    return f"a Python {type(value).__name__}"
+
+
+def _path_order(path: str) -> str:
+    # Zero-pad array indices so that [2] sorts before [10].
+    return re.sub(r"\[(\d+)\]", lambda match: f"[{int(match[1]):012d}]", path)
