@@ -19,23 +19,22 @@ from functools import lru_cache
 from typing import Any
 
 from ._common import (
-    Related,
-    base_document,
-    event_timestamp,
+    finish_document,
+    login_time,
     map_location,
     map_network,
     map_person,
-    string_field,
+    new_document,
+    string_or_none,
 )
-from ._errors import NormalizationError
 from ._passthrough import Passthrough
 from ._tables import CATEGORY_TYPES, AuditAction, AuditObjectType, tables
-from ._timestamps import to_utc
 
 __all__ = ["map_audit_event"]
 
 DATASET = "1password.audit_events"
-_INT64 = (-(2**63), 2**63 - 1)
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
 
 # Raw keys this mapper places itself; everything else passes through to onepassword.*.
 _KNOWN = frozenset(
@@ -54,11 +53,16 @@ _KNOWN = frozenset(
         "aux_info",
         "session",
         "location",
+        "actor_type",
+        "actor_account_uuid",
+        "account_uuid",
     }
 )
 _SESSION_KEYS = frozenset({"uuid", "login_time", "device_uuid", "ip"})
 # Raw keys copied to onepassword.* as they are (typed keyword), beside any ECS use.
 _VENDOR_STRINGS = ("object_type", "object_uuid", "aux_uuid", "aux_info")
+# The v2 (MSP) fields, kept as sent under onepassword.*.
+_V2_STRINGS = ("actor_type", "actor_account_uuid", "account_uuid")
 _PATCH_COUNTS = re.compile(r"\d+(?:,\d+)*")
 _PATCH_LABELS = ("created", "edited", "deleted")
 
@@ -78,7 +82,7 @@ _UNKNOWN_ACTION = AuditAction(
 
 @dataclass(frozen=True, slots=True)
 class _Categorized:
-    category: str
+    category: tuple[str]
     types: tuple[str, ...]
     action: AuditAction
     object_type: AuditObjectType
@@ -99,7 +103,7 @@ def _categorize(action: str | None, object_type: str | None) -> _Categorized:
     if entity is not None and entity in allowed:
         types.append(entity)
     types.append(rule.activity if rule.activity in allowed else "info")
-    return _Categorized(category, tuple(types), rule, meta)
+    return _Categorized((category,), tuple(types), rule, meta)
 
 
 def _display(person: Mapping[str, str]) -> str | None:
@@ -120,7 +124,7 @@ def _object_phrase(
     object_uuid: str | None,
     target: Mapping[str, Any],
 ) -> str:
-    """"vault 4VJ...", or "user Bob Tanaka" when the object is the affected person."""
+    """ "vault 4VJ...", or "user Bob Tanaka" when the object is the affected person."""
     noun = meta.name if meta is not _UNKNOWN_OBJECT else (object_type or "an object")
     if meta.object == "user":
         who = _display(target)
@@ -136,83 +140,106 @@ class _Formatter(dict[str, str]):
         return "{" + key + "}"
 
 
-def map_audit_event(record: Mapping[str, Any]) -> dict[str, Any]:
+def map_audit_event(record: dict[str, Any]) -> dict[str, Any]:
     """Map one audit event (v1 or v2) to an ECS document."""
-    timestamp = event_timestamp(record)
     extra = Passthrough()
-    related = Related()
-    doc = base_document(timestamp, DATASET, record, extra)
-    event = doc["event"]
+    users: dict[str, None] = {}
+    ips: dict[str, None] = {}
+    document, event = new_document(record, DATASET, extra)
+    get = record.get
+    vendor = extra.vendor
 
-    action = string_field(record, "action", "action", extra)
-    object_type = string_field(record, "object_type", "object_type", extra)
+    action = get("action")
+    if action.__class__ is not str:
+        action = string_or_none(action, "action", extra)
+    object_type = get("object_type")
+    if object_type.__class__ is not str:
+        object_type = string_or_none(object_type, "object_type", extra)
     found = _categorize(action, object_type)
     meta = found.object_type
-    event["category"] = [found.category]
+    event["category"] = list(found.category)
     event["type"] = list(found.types)
     event["outcome"] = "success"
-    if action is not None:
+    if action:
         event["action"] = action
 
-    vendor = extra.vendor
-    strings: dict[str, str | None] = {}
+    strings: list[str | None] = []
     for key in _VENDOR_STRINGS:
-        strings[key] = value = string_field(record, key, key, extra)
-        if value is not None:
+        value = get(key)
+        if value.__class__ is not str:
+            value = string_or_none(value, key, extra)
+        if value:
             vendor[key] = value
-    object_uuid = strings["object_uuid"]
-    aux_uuid = strings["aux_uuid"]
-    aux_info = strings["aux_info"]
-    aux_id = record.get("aux_id")
+        strings.append(value or None)
+    object_type, object_uuid, aux_uuid, aux_info = strings
+    for key in _V2_STRINGS:
+        value = get(key)
+        if value is not None:
+            if value.__class__ is not str:
+                value = string_or_none(value, key, extra)
+            if value:
+                vendor[key] = value
+    aux_id = get("aux_id")
     if aux_id is not None:
-        if type(aux_id) is int and _INT64[0] <= aux_id <= _INT64[1]:
+        if aux_id.__class__ is int and _INT64_MIN <= aux_id <= _INT64_MAX:
             vendor["aux_id"] = aux_id
         else:
             extra.bad("aux_id", aux_id)
 
     # The actor.
-    actor_uuid = string_field(record, "actor_uuid", "actor_uuid", extra)
-    actor = map_person(record.get("actor_details"), "actor_details", extra, actor_uuid)
+    actor_uuid = get("actor_uuid")
+    if actor_uuid.__class__ is not str:
+        actor_uuid = string_or_none(actor_uuid, "actor_uuid", extra)
+    actor = map_person(get("actor_details"), "actor_details", extra, users, actor_uuid or None)
     if actor:
-        doc["user"] = actor
-        related.add_person(actor)
+        document["user"] = actor
 
-    # The affected person, and the group acted on.
-    object_details = record.get("object_details")
-    aux_details = record.get("aux_details")
-    target: dict[str, Any] = {}
+    # The affected person (user.target), and the group acted on.
+    object_details = get("object_details")
+    aux_details = get("aux_details")
+    target: dict[str, Any]
     if object_details is not None or (meta.object == "user" and object_uuid):
-        target = dict(map_person(object_details, "object_details", extra, object_uuid))
+        target = map_person(object_details, "object_details", extra, users, object_uuid)
         if aux_details is not None:
-            related.add_person(map_person(aux_details, "aux_details", extra))
+            map_person(aux_details, "aux_details", extra, users)
     elif aux_details is not None:
-        aux_id_fallback = aux_uuid if meta.aux == "user" else None
-        target = dict(map_person(aux_details, "aux_details", extra, aux_id_fallback))
+        fallback = aux_uuid if meta.aux == "user" else None
+        target = map_person(aux_details, "aux_details", extra, users, fallback)
     elif meta.aux == "user" and aux_uuid:
         target = {"id": aux_uuid}
+        users[aux_uuid] = None
     elif meta.aux_info_is_target and aux_info:
         target = {"email": aux_info} if "@" in aux_info else {"name": aux_info}
-    if target:
-        related.add_person(target)
+        users[aux_info] = None
+    else:
+        target = {}
     if meta.aux == "user" and aux_uuid:
-        related.users[aux_uuid] = None
+        users[aux_uuid] = None
     if meta.object == "group" and object_uuid:
         if target:
             target["group"] = {"id": object_uuid}
         else:
-            doc["group"] = {"id": object_uuid}
+            document["group"] = {"id": object_uuid}
     if meta.aux == "group" and aux_uuid:
-        doc["group"] = {"id": aux_uuid}
+        document["group"] = {"id": aux_uuid}
     if target:
-        doc.setdefault("user", {})["target"] = target
+        user = document.get("user")
+        if user is None:
+            document["user"] = {"target": target}
+        else:
+            user["target"] = target
 
-    _map_session(doc, record.get("session"), extra, related)
-    map_location(doc, record.get("location"), extra)
-    if len(record) > len(_KNOWN & record.keys()):
+    session = get("session")
+    if session is not None:
+        _map_session(document, session, extra, ips)
+    location = get("location")
+    if location is not None:
+        map_location(document, location, extra)
+    if not record.keys() <= _KNOWN:
         extra.unknown(vendor, record, _KNOWN, "")
 
-    role = meta.aux_info_codes.get(aux_info or "")
-    doc["message"] = found.action.message.format_map(
+    role = meta.aux_info_codes.get(aux_info) if aux_info else None
+    document["message"] = found.action.message.format_map(
         _Formatter(
             actor=_display(actor) or "An unknown user",
             target=_display(target) or "a user",
@@ -224,39 +251,39 @@ def map_audit_event(record: Mapping[str, Any]) -> dict[str, Any]:
             action=action or "an unnamed action",
         )
     )
-    related_fields = related.fields()
-    if related_fields:
-        doc["related"] = related_fields
-    onepassword = extra.finish()
-    if onepassword:
-        doc["onepassword"] = onepassword
-    return doc
+    return finish_document(document, extra, users, ips)
 
 
-def _map_session(doc: dict[str, Any], raw: Any, extra: Passthrough, related: Related) -> None:
+def _map_session(
+    document: dict[str, Any], raw: Any, extra: Passthrough, ips: dict[str, None]
+) -> None:
     """``session``: ip → client/source, device → ``host.id``, the rest → onepassword.session."""
-    if raw is None:
-        return
-    if not isinstance(raw, Mapping):
+    if raw.__class__ is not dict:
         extra.bad("session", raw)
         return
-    ip = string_field(raw, "ip", "session.ip", extra)
-    if ip is not None:
-        map_network(doc, ip, related)
-    device = string_field(raw, "device_uuid", "session.device_uuid", extra)
-    if device is not None:
-        doc["host"] = {"id": device}
+    get = raw.get
+    ip = get("ip")
+    if ip.__class__ is not str:
+        ip = string_or_none(ip, "session.ip", extra)
+    if ip:
+        map_network(document, ip, ips)
+    device = get("device_uuid")
+    if device.__class__ is not str:
+        device = string_or_none(device, "session.device_uuid", extra)
+    if device:
+        document["host"] = {"id": device}
     vendor: dict[str, Any] = {}
-    session_uuid = string_field(raw, "uuid", "session.uuid", extra)
-    if session_uuid is not None:
+    session_uuid = get("uuid")
+    if session_uuid.__class__ is not str:
+        session_uuid = string_or_none(session_uuid, "session.uuid", extra)
+    if session_uuid:
         vendor["uuid"] = session_uuid
-    login_time = raw.get("login_time")
-    if login_time is not None:
-        try:
-            vendor["login_time"] = to_utc(login_time, "$.session.login_time")
-        except NormalizationError:
-            extra.bad("session.login_time", login_time)
-    if len(raw) > len(_SESSION_KEYS & raw.keys()):
+    started = get("login_time")
+    if started is not None:
+        started = login_time(started, extra)
+        if started:
+            vendor["login_time"] = started
+    if not raw.keys() <= _SESSION_KEYS:
         extra.unknown(vendor, raw, _SESSION_KEYS, "session")
     if vendor:
         extra.vendor["session"] = vendor

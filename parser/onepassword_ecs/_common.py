@@ -2,187 +2,329 @@
 
 Each helper maps one raw sub-object (a person, the client, the location) to its ECS
 place, sends whatever has no ECS place to ``onepassword.*`` through the record's
-:class:`Passthrough`, and reports the identifiers it saw for ``related.*``.
+:class:`Passthrough`, and records the identifiers it saw for ``related.*``.
+
+This is the per-record hot path (every record of every account passes here), so the
+code checks types with ``value.__class__ is str`` rather than helper calls, and caches
+what repeats across records (places, IP validity) in the modules that compute it. The
+slow, careful handling (wrong types, unknown keys) only runs when a record needs it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from ._errors import NormalizationError
-from ._geo import geo_fields
+from ._geo import place
 from ._net import valid_ip
 from ._passthrough import Passthrough
 from ._timestamps import to_utc
 
 __all__ = [
     "ECS_VERSION",
-    "PERSON_KEYS",
-    "Related",
-    "base_document",
-    "event_timestamp",
+    "finish_document",
+    "login_time",
     "map_client",
     "map_location",
     "map_network",
     "map_person",
-    "string_field",
+    "new_document",
+    "string_or_none",
 ]
 
 ECS_VERSION = "9.4.0"
 
-# Keys of a 1Password person object ({uuid, name, email}) that have an ECS place.
-PERSON_KEYS = frozenset({"uuid", "name", "email"})
-_CLIENT_KEYS = frozenset({"ip_address", "os_name", "os_version"})
+# Keys of a 1Password person object (UserV2) that the mappers place themselves.
+_PERSON_KEYS = frozenset({"uuid", "name", "email", "user_type", "user_account_uuid"})
+_CLIENT_KEYS = frozenset(
+    {
+        "ip_address",
+        "os_name",
+        "os_version",
+        "app_name",
+        "app_version",
+        "platform_name",
+        "platform_version",
+    }
+)
 _CLIENT_VENDOR_KEYS = ("app_name", "app_version", "platform_name", "platform_version")
+# Largest value an Elasticsearch ``float`` field accepts.
 _FLOAT32_MAX = 3.4028234663852886e38
 _LOCATION_KEYS = frozenset({"country", "region", "city", "latitude", "longitude"})
 
 
-class Related:
-    """``related.user`` and ``related.ip`` in first-seen order, each value once."""
+def string_or_none(value: Any, path: str, extra: Passthrough) -> str | None:
+    """``value`` when it is a non-empty string; another non-null value is kept as malformed.
 
-    __slots__ = ("ips", "users")
-
-    def __init__(self) -> None:
-        self.users: dict[str, None] = {}
-        self.ips: dict[str, None] = {}
-
-    def add_person(self, person: Mapping[str, str]) -> None:
-        for key in ("id", "name", "email"):
-            value = person.get(key)
-            if value:
-                self.users[value] = None
-
-    def fields(self) -> dict[str, list[str]] | None:
-        related: dict[str, list[str]] = {}
-        if self.ips:
-            related["ip"] = list(self.ips)
-        if self.users:
-            related["user"] = list(self.users)
-        return related or None
-
-
-def string_field(record: Mapping[str, Any], key: str, path: str, extra: Passthrough) -> str | None:
-    """``record[key]`` when it is a non-empty string; other non-null values go to malformed."""
-    value = record.get(key)
-    if type(value) is str:
+    Callers test ``value.__class__ is str`` first and only call this for the rest.
+    """
+    if value.__class__ is str:
         return value or None
     if value is not None:
         extra.bad(path, value)
     return None
 
 
-def base_document(
-    timestamp: str, dataset: str, record: Mapping[str, Any], extra: Passthrough
-) -> dict[str, Any]:
-    """The fields every document has: @timestamp, ecs, event.kind/module/dataset/id."""
+def new_document(
+    record: dict[str, Any], dataset: str, extra: Passthrough
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fields every document has; returns the document and its ``event`` object.
+
+    ``@timestamp`` comes from ``timestamp``; missing or unparseable is an error, never
+    "now" (a wrong time silently moves the event out of every investigation window).
+    """
+    timestamp = record.get("timestamp")
+    if timestamp is None:
+        raise NormalizationError(
+            "missing_timestamp",
+            "the record has no timestamp; refusing to invent one",
+            "$.timestamp",
+        )
     event: dict[str, Any] = {"kind": "event", "module": "1password", "dataset": dataset}
-    uuid = string_field(record, "uuid", "uuid", extra)
-    if uuid is not None:
+    uuid = record.get("uuid")
+    if uuid.__class__ is not str:
+        uuid = string_or_none(uuid, "uuid", extra)
+    if uuid:
         event["id"] = uuid
-    return {"@timestamp": timestamp, "ecs": {"version": ECS_VERSION}, "event": event}
+    document = {
+        "@timestamp": to_utc(timestamp, "$.timestamp"),
+        "ecs": {"version": ECS_VERSION},
+        "event": event,
+    }
+    return document, event
+
+
+def finish_document(
+    document: dict[str, Any], extra: Passthrough, users: dict[str, None], ips: dict[str, None]
+) -> dict[str, Any]:
+    """Attach ``related.*`` and ``onepassword`` (only when non-empty)."""
+    if users or ips:
+        related: dict[str, list[str]] = {}
+        if ips:
+            related["ip"] = list(ips)
+        if users:
+            related["user"] = list(users)
+        document["related"] = related
+    vendor = extra.finish()
+    if vendor:
+        document["onepassword"] = vendor
+    return document
 
 
 def map_person(
     raw: Any,
     path: str,
     extra: Passthrough,
+    users: dict[str, None],
     fallback_id: str | None = None,
-) -> dict[str, str]:
+) -> dict[str, Any]:
     """A 1Password person object → ECS user fields (``id``, ``name``, ``full_name``, ``email``).
 
-    ``name`` goes to both ``user.name`` and ``user.full_name``: 1Password has no separate
-    login name (the login is the email), and Elastic's integration fills both the same way,
-    so its dashboards keep working. ``fallback_id`` is the uuid sent beside the object
-    (``actor_uuid``); when the object's own uuid disagrees with it, the object's is kept
-    under ``onepassword.<path>.uuid`` rather than overwriting either.
+    ``name`` goes to both ``name`` and ``full_name``: 1Password has no separate login
+    name (the login is the email), and Elastic's integration fills both the same way, so
+    its dashboards keep working. ``fallback_id`` is the uuid sent beside the object
+    (``actor_uuid``); when the object's own uuid disagrees, the object's is kept under
+    ``onepassword.<path>.uuid`` rather than overwriting either. The v2 fields
+    ``user_type`` and ``user_account_uuid`` go to ``onepassword.<path>.*``. Every
+    identifier seen is added to ``users`` (``related.user``).
     """
-    person: dict[str, str] = {}
+    if raw.__class__ is dict and raw.keys() <= _PERSON_KEYS:
+        # The same few hundred people appear all day: the mapping is cached per person.
+        get = raw.get
+        try:
+            parts = _person_parts(
+                get("uuid"),
+                get("name"),
+                get("email"),
+                get("user_type"),
+                get("user_account_uuid"),
+                fallback_id,
+            )
+        except TypeError:  # an unhashable value: the careful path reports it
+            parts = None
+        if parts is not None:
+            person, vendor, identifiers = parts
+            for identifier in identifiers:
+                users[identifier] = None
+            if vendor:
+                extra.vendor[path] = dict(vendor)
+            return dict(person)
+    return _map_person_slowly(raw, path, extra, users, fallback_id)
+
+
+@lru_cache(maxsize=16384)
+def _person_parts(
+    uuid: Any, name: Any, email: Any, user_type: Any, account: Any, fallback_id: str | None
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...], tuple[str, ...]] | None:
+    """(ECS person pairs, vendor pairs, related ids) for well-typed values, else None."""
+    values = (uuid, name, email, user_type, account)
+    if any(value is not None and value.__class__ is not str for value in values):
+        return None
+    person: list[tuple[str, str]] = []
+    vendor: list[tuple[str, str]] = []
+    identifiers: list[str] = []
+    if fallback_id:
+        person.append(("id", fallback_id))
+        identifiers.append(fallback_id)
+    if uuid:
+        if not fallback_id:
+            person.append(("id", uuid))
+            identifiers.append(uuid)
+        elif uuid != fallback_id:
+            vendor.append(("uuid", uuid))
+            identifiers.append(uuid)
+    if name:
+        person.append(("name", name))
+        person.append(("full_name", name))
+        identifiers.append(name)
+    if email:
+        person.append(("email", email))
+        identifiers.append(email)
+    if user_type:
+        vendor.append(("user_type", user_type))
+    if account:
+        vendor.append(("user_account_uuid", account))
+    return tuple(person), tuple(vendor), tuple(dict.fromkeys(identifiers))
+
+
+def _map_person_slowly(
+    raw: Any,
+    path: str,
+    extra: Passthrough,
+    users: dict[str, None],
+    fallback_id: str | None,
+) -> dict[str, Any]:
+    """map_person for records with odd values: wrong types, unknown keys, not an object."""
+    person: dict[str, Any] = {}
     if fallback_id:
         person["id"] = fallback_id
+        users[fallback_id] = None
     if raw is None:
         return person
-    if not isinstance(raw, Mapping):
+    if raw.__class__ is not dict:
         extra.bad(path, raw)
         return person
     vendor: dict[str, Any] = {}
-    uuid = string_field(raw, "uuid", f"{path}.uuid", extra)
-    if uuid is not None:
-        if "id" not in person:
+    values: dict[str, str | None] = {}
+    for key in ("uuid", "name", "email", "user_type", "user_account_uuid"):
+        values[key] = string_or_none(raw.get(key), f"{path}.{key}", extra)
+    uuid, name, email = values["uuid"], values["name"], values["email"]
+    if uuid:
+        if fallback_id is None:
             person["id"] = uuid
-        elif person["id"] != uuid:
+            users[uuid] = None
+        elif uuid != fallback_id:
             vendor["uuid"] = uuid
-    name = string_field(raw, "name", f"{path}.name", extra)
-    if name is not None:
+            users[uuid] = None
+    if name:
         person["name"] = name
         person["full_name"] = name
-    email = string_field(raw, "email", f"{path}.email", extra)
-    if email is not None:
+        users[name] = None
+    if email:
         person["email"] = email
-    if len(raw) > len(PERSON_KEYS & raw.keys()):
-        extra.unknown(vendor, raw, PERSON_KEYS, path)
+        users[email] = None
+    for key in ("user_type", "user_account_uuid"):
+        if values[key]:
+            vendor[key] = values[key]
+    if not raw.keys() <= _PERSON_KEYS:
+        extra.unknown(vendor, raw, _PERSON_KEYS, path)
     if vendor:
         extra.vendor[path] = vendor
     return person
 
 
-def map_network(doc: dict[str, Any], address: str, related: Related) -> None:
+def map_network(document: dict[str, Any], address: str, ips: dict[str, None]) -> None:
     """The client's address: raw text always in ``client.address``; a valid IP also in
     ``client.ip``, ``source.ip`` / ``source.address`` and ``related.ip``.
     """
-    client = doc.setdefault("client", {})
+    client = document.get("client")
+    if client is None:
+        client = document["client"] = {}
     client["address"] = address
     if valid_ip(address):
         client["ip"] = address
-        source = doc.setdefault("source", {})
-        source["address"] = address
-        source["ip"] = address
-        related.ips[address] = None
+        document["source"] = {"address": address, "ip": address}
+        ips[address] = None
 
 
-def map_location(doc: dict[str, Any], raw: Any, extra: Passthrough) -> None:
-    """1Password's ``location`` → ``client.geo`` and ``source.geo`` (see _geo)."""
+def map_location(document: dict[str, Any], raw: Any, extra: Passthrough) -> None:
+    """1Password's ``location`` → ``client.geo`` and ``source.geo`` (see _geo.place)."""
     if raw is None:
         return
-    if not isinstance(raw, Mapping):
+    if raw.__class__ is not dict:
         extra.bad("location", raw)
         return
-    country = string_field(raw, "country", "location.country", extra)
-    region = string_field(raw, "region", "location.region", extra)
-    city = string_field(raw, "city", "location.city", extra)
-    latitude = raw.get("latitude")
-    longitude = raw.get("longitude")
-    geo = geo_fields(country, region, city, latitude, longitude)
-    vendor: dict[str, Any] = {}
-    if "location" not in geo:
-        # Out-of-range or non-numeric coordinates would make Elasticsearch reject the
-        # whole document as a geo_point; they are kept here instead.
+    get = raw.get
+    latitude = get("latitude")
+    longitude = get("longitude")
+    try:
+        found = place(
+            get("country"),
+            get("region"),
+            get("city"),
+            latitude,
+            longitude,
+            type(latitude),  # type: ignore[arg-type]
+            type(longitude),  # type: ignore[arg-type]
+        )
+    except TypeError:  # an unhashable value (a list or object) where a scalar belongs
+        found = None
+    if found is None:
+        _map_odd_location(document, raw, extra)
+        return
+    names, point = found
+    if names or point:
+        geo: dict[str, Any] = dict(names)
+        if point:
+            geo["location"] = {"lat": latitude, "lon": longitude}
+        client = document.get("client")
+        if client is None:
+            client = document["client"] = {}
+        client["geo"] = geo
+        source = document.get("source")
+        if source is None:
+            source = document["source"] = {}
+        source["geo"] = dict(geo)
+    if not point and (latitude is not None or longitude is not None):
+        # Out-of-range coordinates would make Elasticsearch reject the whole document
+        # as a geo_point; they are kept as plain numbers here instead.
         for key, value in (("latitude", latitude), ("longitude", longitude)):
             if value is None:
                 continue
-            if _storable_float(value):
-                vendor[key] = value
+            if -_FLOAT32_MAX <= value <= _FLOAT32_MAX:  # also false for NaN
+                extra.child("location")[key] = value
             else:
                 extra.bad(f"location.{key}", value)
-    if len(raw) > len(_LOCATION_KEYS & raw.keys()):
-        extra.unknown(vendor, raw, _LOCATION_KEYS, "location")
-    if vendor:
-        extra.vendor["location"] = vendor
-    if geo:
-        doc.setdefault("client", {})["geo"] = geo
-        doc.setdefault("source", {})["geo"] = dict(geo)
+    if not raw.keys() <= _LOCATION_KEYS:
+        extra.unknown(extra.child("location"), raw, _LOCATION_KEYS, "location")
 
 
-def _storable_float(value: Any) -> bool:
-    """A number an Elasticsearch ``float`` field accepts (finite, within 32-bit range)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    # NaN and infinities compare False; huge ints compare without converting to float.
-    return abs(value) <= _FLOAT32_MAX
+def _map_odd_location(document: dict[str, Any], raw: dict[str, Any], extra: Passthrough) -> None:
+    """Slow path for a location with values of the wrong type: keep what fits."""
+    clean: dict[str, Any] = {}
+    value: Any
+    for key in ("country", "region", "city"):
+        value = raw.get(key)
+        clean[key] = (
+            value if value.__class__ is str else string_or_none(value, f"location.{key}", extra)
+        )
+    for key in ("latitude", "longitude"):
+        value = raw.get(key)
+        if value is None or value.__class__ in (int, float):
+            clean[key] = value
+        else:
+            extra.bad(f"location.{key}", value)
+            clean[key] = None
+    for key, value in raw.items():
+        if key not in _LOCATION_KEYS:
+            clean[key] = value
+    map_location(document, clean, extra)
 
 
-def map_client(doc: dict[str, Any], raw: Any, extra: Passthrough, related: Related) -> None:
+def map_client(
+    document: dict[str, Any], raw: Any, extra: Passthrough, ips: dict[str, None]
+) -> None:
     """The ``client`` object of item usages and sign-ins.
 
     ``ip_address`` (or ``ip``, seen in some published samples) → client/source address;
@@ -190,42 +332,51 @@ def map_client(doc: dict[str, Any], raw: Any, extra: Passthrough, related: Relat
     """
     if raw is None:
         return
-    if not isinstance(raw, Mapping):
+    if raw.__class__ is not dict:
         extra.bad("client", raw)
         return
+    get = raw.get
     known = _CLIENT_KEYS
-    address = string_field(raw, "ip_address", "client.ip_address", extra)
-    if address is None and "ip_address" not in raw:
-        address = string_field(raw, "ip", "client.ip", extra)
-        known = known | {"ip"}
-    if address is not None:
-        map_network(doc, address, related)
-    os_name = string_field(raw, "os_name", "client.os_name", extra)
-    os_version = string_field(raw, "os_version", "client.os_version", extra)
-    if os_name is not None or os_version is not None:
+    address = get("ip_address")
+    if address is None and "ip" in raw:
+        address = get("ip")
+        known = _CLIENT_KEYS | {"ip"}
+        if address.__class__ is not str:
+            address = string_or_none(address, "client.ip", extra)
+    elif address.__class__ is not str:
+        address = string_or_none(address, "client.ip_address", extra)
+    if address:
+        map_network(document, address, ips)
+    os_name = get("os_name")
+    os_version = get("os_version")
+    if os_name.__class__ is not str:
+        os_name = string_or_none(os_name, "client.os_name", extra)
+    if os_version.__class__ is not str:
+        os_version = string_or_none(os_version, "client.os_version", extra)
+    if os_name or os_version:
         host_os: dict[str, str] = {}
-        if os_name is not None:
+        if os_name:
             host_os["name"] = os_name
-        if os_version is not None:
+        if os_version:
             host_os["version"] = os_version
-        doc.setdefault("host", {})["os"] = host_os
+        document["host"] = {"os": host_os}
     vendor: dict[str, Any] = {}
     for key in _CLIENT_VENDOR_KEYS:
-        value = string_field(raw, key, f"client.{key}", extra)
-        if value is not None:
+        value = get(key)
+        if value.__class__ is not str:
+            value = string_or_none(value, f"client.{key}", extra)
+        if value:
             vendor[key] = value
-    extra.unknown(vendor, raw, known | frozenset(_CLIENT_VENDOR_KEYS), "client")
+    if not raw.keys() <= known:
+        extra.unknown(vendor, raw, known, "client")
     if vendor:
         extra.vendor["client"] = vendor
 
 
-def event_timestamp(record: Mapping[str, Any]) -> str:
-    """The record's ``timestamp`` in UTC; missing or unparseable is an error, never "now"."""
-    value = record.get("timestamp")
-    if value is None:
-        raise NormalizationError(
-            "missing_timestamp",
-            "the record has no timestamp; refusing to invent one",
-            "$.timestamp",
-        )
-    return to_utc(value, "$.timestamp")
+def login_time(value: Any, extra: Passthrough) -> str | None:
+    """``session.login_time`` in UTC like ``@timestamp``; unparseable → malformed, not an error."""
+    try:
+        return to_utc(value, "$.session.login_time")
+    except NormalizationError:
+        extra.bad("session.login_time", value)
+        return None

@@ -49,9 +49,9 @@ HINT_FIELD = "sekoia_event_type"
 
 # Keys that only one stream carries. Audit events may carry aux_id, so it is not a signal
 # for item usages (a peer routes on it and loses those audit events).
-_AUDIT_KEYS = ("action", "actor_uuid", "object_type", "actor_details", "object_uuid")
-_SIGNIN_KEYS = ("category", "target_user", "session_uuid")
-_ITEM_USAGE_KEYS = ("item_uuid", "vault_uuid", "used_version")
+_AUDIT_KEYS = frozenset({"actor_uuid", "object_type", "actor_details", "object_uuid", "aux_info"})
+_SIGNIN_KEYS = frozenset({"category", "target_user", "session_uuid"})
+_ITEM_USAGE_KEYS = frozenset({"item_uuid", "vault_uuid", "used_version"})
 
 
 def parse_dataset(value: object, path: str = "dataset") -> Dataset:
@@ -72,23 +72,27 @@ def detect_dataset(record: Mapping[str, Any], dataset: Dataset | str | None = No
     """Decide which stream ``record`` came from.
 
     In order: the explicit ``dataset`` argument; the collector hint field
-    ``sekoia_event_type``; the record's shape (keys only one stream carries).
-    Raises ``NormalizationError('unknown_dataset')`` when none of them decides.
+    ``sekoia_event_type`` (when it names a stream); the record's shape: keys only one
+    stream carries. Raises ``NormalizationError('unknown_dataset')`` when none decides.
     """
     if dataset is not None:
-        return parse_dataset(dataset)
+        return dataset if isinstance(dataset, Dataset) else parse_dataset(dataset)
     hint = record.get(HINT_FIELD)
     if hint is not None:
-        return parse_dataset(hint, f"$.{HINT_FIELD}")
-    if any(key in record for key in _ITEM_USAGE_KEYS):
+        found = _ALIASES.get(hint) if hint.__class__ is str else None
+        if found is not None:
+            return found
+    if not _ITEM_USAGE_KEYS.isdisjoint(record):
         return Dataset.item_usages
-    if any(key in record for key in _SIGNIN_KEYS):
+    if not _SIGNIN_KEYS.isdisjoint(record):
         return Dataset.signin_attempts
-    if any(key in record for key in _AUDIT_KEYS):
+    if not _AUDIT_KEYS.isdisjoint(record):
         return Dataset.audit_events
+    if "action" in record:
+        return Dataset.item_usages if "user" in record else Dataset.audit_events
     raise NormalizationError(
         "unknown_dataset",
         "cannot tell which stream this record is from: no dataset given, no "
-        f"{HINT_FIELD} hint, and none of the keys that identify audit events, "
+        f"{HINT_FIELD} hint naming one, and none of the keys that identify audit events, "
         "item usages or sign-in attempts",
     )

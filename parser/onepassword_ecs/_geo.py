@@ -18,7 +18,7 @@ import pycountry
 
 from ._tables import tables
 
-__all__ = ["geo_fields", "resolve_country", "resolve_region", "valid_coordinates"]
+__all__ = ["place", "resolve_country", "resolve_region", "valid_coordinates"]
 
 
 def _fold(text: str) -> str:
@@ -107,11 +107,34 @@ def valid_coordinates(latitude: Any, longitude: Any) -> bool:
     return True
 
 
+_SCALAR_NAME = (str, type(None))
+_NUMBER = (int, float, type(None))
+
+
 @lru_cache(maxsize=8192)
-def _place(
-    country: str | None, region: str | None, city: str | None
-) -> tuple[tuple[str, str], ...]:
-    """The name and code fields for one (country, region, city), as cacheable pairs."""
+def place(
+    country: Any,
+    region: Any,
+    city: Any,
+    latitude: Any,
+    longitude: Any,
+    latitude_type: type,
+    longitude_type: type,
+) -> tuple[tuple[tuple[str, str], ...], bool] | None:
+    """Resolve one location: ``(geo name/code pairs, coordinates usable as a geo_point)``.
+
+    Real data repeats a dozen places endlessly, so the answer is cached; the value types
+    are part of the key because ``1``, ``1.0`` and ``True`` are equal as keys but not as
+    JSON. Returns None when a value has the wrong type, for the caller's slow path.
+    """
+    if (
+        country.__class__ not in _SCALAR_NAME
+        or region.__class__ not in _SCALAR_NAME
+        or city.__class__ not in _SCALAR_NAME
+        or latitude_type not in _NUMBER
+        or longitude_type not in _NUMBER
+    ):
+        return None
     fields: list[tuple[str, str]] = []
     if city:
         fields.append(("city_name", city))
@@ -130,18 +153,7 @@ def _place(
             region_code = resolve_region(code, region)
             if region_code is not None:
                 fields.append(("region_iso_code", region_code))
-    return tuple(fields)
-
-
-def geo_fields(
-    country: str | None,
-    region: str | None,
-    city: str | None,
-    latitude: Any,
-    longitude: Any,
-) -> dict[str, Any]:
-    """Build one ``geo`` object; empty strings count as absent. Coordinates only when valid."""
-    geo: dict[str, Any] = dict(_place(country or None, region or None, city or None))
-    if latitude is not None and longitude is not None and valid_coordinates(latitude, longitude):
-        geo["location"] = {"lat": latitude, "lon": longitude}
-    return geo
+    point = (
+        latitude is not None and longitude is not None and valid_coordinates(latitude, longitude)
+    )
+    return tuple(fields), point

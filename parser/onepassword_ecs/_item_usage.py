@@ -6,17 +6,15 @@ Every item usage is the completed use of a stored secret, so ``event.outcome`` i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from ._common import (
-    Related,
-    base_document,
-    event_timestamp,
+    finish_document,
     map_client,
     map_location,
     map_person,
-    string_field,
+    new_document,
+    string_or_none,
 )
 from ._passthrough import Passthrough
 from ._tables import ItemUsageAction, tables
@@ -27,70 +25,74 @@ DATASET = "1password.item_usages"
 _INT64_MAX = 2**63 - 1
 _KNOWN = frozenset(
     {
-        "uuid",
-        "timestamp",
-        "used_version",
-        "vault_uuid",
-        "item_uuid",
-        "action",
-        "user",
-        "client",
-        "location",
+        "uuid", "timestamp", "used_version", "vault_uuid", "item_uuid", "action", "user",
+        "client", "location", "account_uuid",
     }
-)
+)  # fmt: skip
 _UNKNOWN_ACTION = ItemUsageAction(
     activity="access", message="{user} used item {item} from vault {vault} ({action})"
 )
+_ACTIONS = tables().item_usage_actions
 
 
-def map_item_usage(record: Mapping[str, Any]) -> dict[str, Any]:
+def map_item_usage(record: dict[str, Any]) -> dict[str, Any]:
     """Map one item usage (v1 or v2) to an ECS document."""
-    timestamp = event_timestamp(record)
     extra = Passthrough()
-    related = Related()
-    doc = base_document(timestamp, DATASET, record, extra)
-    event = doc["event"]
-    action = string_field(record, "action", "action", extra)
-    rule = tables().item_usage_actions.get(action or "", _UNKNOWN_ACTION)
+    users: dict[str, None] = {}
+    ips: dict[str, None] = {}
+    document, event = new_document(record, DATASET, extra)
+    get = record.get
+    vendor = extra.vendor
+
+    action = get("action")
+    if action.__class__ is not str:
+        action = string_or_none(action, "action", extra)
+    rule = _ACTIONS.get(action, _UNKNOWN_ACTION) if action else _UNKNOWN_ACTION
     event["category"] = ["file"]
     event["type"] = [rule.activity]
     event["outcome"] = "success"
-    if action is not None:
+    if action:
         event["action"] = action
 
-    vendor = extra.vendor
-    vault = string_field(record, "vault_uuid", "vault_uuid", extra)
-    item = string_field(record, "item_uuid", "item_uuid", extra)
-    if vault is not None:
+    vault = get("vault_uuid")
+    if vault.__class__ is not str:
+        vault = string_or_none(vault, "vault_uuid", extra)
+    if vault:
         vendor["vault_uuid"] = vault
-    if item is not None:
+    item = get("item_uuid")
+    if item.__class__ is not str:
+        item = string_or_none(item, "item_uuid", extra)
+    if item:
         vendor["item_uuid"] = item
-    used_version = record.get("used_version")
+    account = get("account_uuid")
+    if account is not None:
+        if account.__class__ is not str:
+            account = string_or_none(account, "account_uuid", extra)
+        if account:
+            vendor["account_uuid"] = account
+    used_version = get("used_version")
     if used_version is not None:
-        if type(used_version) is int and 0 <= used_version <= _INT64_MAX:
+        if used_version.__class__ is int and 0 <= used_version <= _INT64_MAX:
             vendor["used_version"] = used_version
         else:
             extra.bad("used_version", used_version)
 
-    user = map_person(record.get("user"), "user", extra)
+    user = map_person(get("user"), "user", extra, users)
     if user:
-        doc["user"] = user
-        related.add_person(user)
-    map_client(doc, record.get("client"), extra, related)
-    map_location(doc, record.get("location"), extra)
-    if len(record) > len(_KNOWN & record.keys()):
+        document["user"] = user
+    client = get("client")
+    if client is not None:
+        map_client(document, client, extra, ips)
+    location = get("location")
+    if location is not None:
+        map_location(document, location, extra)
+    if not record.keys() <= _KNOWN:
         extra.unknown(vendor, record, _KNOWN, "")
 
-    doc["message"] = rule.message.format(
+    document["message"] = rule.message.format(
         user=user.get("name") or user.get("email") or user.get("id") or "An unknown user",
         item=item or "(unknown)",
         vault=vault or "(unknown)",
         action=action or "action not reported",
     )
-    related_fields = related.fields()
-    if related_fields:
-        doc["related"] = related_fields
-    onepassword = extra.finish()
-    if onepassword:
-        doc["onepassword"] = onepassword
-    return doc
+    return finish_document(document, extra, users, ips)

@@ -22,7 +22,7 @@ from ._signin import map_signin_attempt
 
 __all__ = ["ECS_VERSION", "normalize"]
 
-_MAPPERS: dict[Dataset, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+_MAPPERS: dict[Dataset, Callable[[dict[str, Any]], dict[str, Any]]] = {
     Dataset.audit_events: map_audit_event,
     Dataset.item_usages: map_item_usage,
     Dataset.signin_attempts: map_signin_attempt,
@@ -59,8 +59,15 @@ def normalize(
     Returns a JSON-ready nested dict. The input is never modified. Raises only
     :class:`NormalizationError`, whose ``reason`` and ``path`` say what was wrong.
     """
-    data = _decode(record) if isinstance(record, str | bytes | bytearray | memoryview) else record
-    if not isinstance(data, Mapping):
+    if record.__class__ is bytes or record.__class__ is str:
+        data = _decode(record)
+    elif isinstance(record, bytearray | memoryview):
+        data = _decode(record)
+    else:
+        data = record
+    if data.__class__ is not dict and isinstance(data, Mapping):
+        data = dict(data)
+    if data.__class__ is not dict:
         kind = "array" if isinstance(data, list) else type(data).__name__
         if data is None:
             kind = "null"

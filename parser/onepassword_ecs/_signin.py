@@ -9,17 +9,15 @@ The person in ``target_user`` is the one signing in, so the actor: ``user.*``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from ._common import (
-    Related,
-    base_document,
-    event_timestamp,
+    finish_document,
     map_client,
     map_location,
     map_person,
-    string_field,
+    new_document,
+    string_or_none,
 )
 from ._passthrough import Passthrough
 from ._tables import SigninCategory, tables
@@ -29,18 +27,10 @@ __all__ = ["map_signin_attempt"]
 DATASET = "1password.signin_attempts"
 _KNOWN = frozenset(
     {
-        "uuid",
-        "session_uuid",
-        "timestamp",
-        "category",
-        "type",
-        "country",
-        "details",
-        "target_user",
-        "client",
-        "location",
+        "uuid", "session_uuid", "timestamp", "category", "type", "country", "details",
+        "target_user", "client", "location", "account_uuid",
     }
-)
+)  # fmt: skip
 _DETAILS_KEYS = frozenset({"value"})
 _FAILED = SigninCategory(outcome="failure", message="{user} failed to sign in: {reason}")
 _NO_CATEGORY = SigninCategory(
@@ -48,9 +38,13 @@ _NO_CATEGORY = SigninCategory(
 )
 
 
+_CATEGORIES = tables().signin_categories
+_TYPES = tables().signin_types
+
+
 def _reason(sign_in_type: str | None, value: str | None) -> str | None:
     """Readable reason: the type's text, plus what ``details.value`` names."""
-    known = tables().signin_types.get(sign_in_type or "")
+    known = _TYPES.get(sign_in_type) if sign_in_type else None
     if known is not None:
         if value:
             label = f"{known.detail} " if known.detail else ""
@@ -62,64 +56,65 @@ def _reason(sign_in_type: str | None, value: str | None) -> str | None:
     return readable
 
 
-def map_signin_attempt(record: Mapping[str, Any]) -> dict[str, Any]:
+def map_signin_attempt(record: dict[str, Any]) -> dict[str, Any]:
     """Map one sign-in attempt (v1 or v2) to an ECS document."""
-    timestamp = event_timestamp(record)
     extra = Passthrough()
-    related = Related()
-    doc = base_document(timestamp, DATASET, record, extra)
-    event = doc["event"]
+    users: dict[str, None] = {}
+    ips: dict[str, None] = {}
+    document, event = new_document(record, DATASET, extra)
+    get = record.get
+    vendor = extra.vendor
     event["category"] = ["authentication"]
     event["type"] = ["start"]
-    category = string_field(record, "category", "category", extra)
-    if category is None:
-        rule: SigninCategory = _NO_CATEGORY
-    else:
-        rule = tables().signin_categories.get(category, _FAILED)
+    category = get("category")
+    if category.__class__ is not str:
+        category = string_or_none(category, "category", extra)
+    if category:
+        rule = _CATEGORIES.get(category, _FAILED)
         event["action"] = category
+    else:
+        rule = _NO_CATEGORY
     event["outcome"] = rule.outcome
 
-    vendor = extra.vendor
-    for key in ("session_uuid", "type", "country"):
-        value = string_field(record, key, key, extra)
-        if value is not None:
+    for key in ("session_uuid", "type", "country", "account_uuid"):
+        value = get(key)
+        if value.__class__ is not str:
+            value = string_or_none(value, key, extra)
+        if value:
             vendor[key] = value
     sign_in_type = vendor.get("type")
 
-    details = record.get("details")
+    details = get("details")
     detail_value: str | None = None
     if details is not None:
-        if isinstance(details, Mapping):
-            detail_value = string_field(details, "value", "details.value", extra)
-            details_vendor: dict[str, Any] = {}
-            if detail_value is not None:
-                details_vendor["value"] = detail_value
-            extra.unknown(details_vendor, details, _DETAILS_KEYS, "details")
-            if details_vendor:
-                vendor["details"] = details_vendor
+        if details.__class__ is dict:
+            detail_value = details.get("value")
+            if detail_value.__class__ is not str:
+                detail_value = string_or_none(detail_value, "details.value", extra)
+            if detail_value:
+                vendor["details"] = {"value": detail_value}
+            if len(details) > ("value" in details):
+                extra.unknown(extra.child("details"), details, _DETAILS_KEYS, "details")
         else:
             extra.bad("details", details)
     reason = _reason(sign_in_type, detail_value)
     if reason:
         event["reason"] = reason
 
-    user = map_person(record.get("target_user"), "target_user", extra)
+    user = map_person(get("target_user"), "target_user", extra, users)
     if user:
-        doc["user"] = user
-        related.add_person(user)
-    map_client(doc, record.get("client"), extra, related)
-    map_location(doc, record.get("location"), extra)
-    if len(record) > len(_KNOWN & record.keys()):
+        document["user"] = user
+    client = get("client")
+    if client is not None:
+        map_client(document, client, extra, ips)
+    location = get("location")
+    if location is not None:
+        map_location(document, location, extra)
+    if not record.keys() <= _KNOWN:
         extra.unknown(vendor, record, _KNOWN, "")
 
-    doc["message"] = rule.message.format(
+    document["message"] = rule.message.format(
         user=user.get("name") or user.get("email") or user.get("id") or "An unknown user",
         reason=reason or "no reason given",
     )
-    related_fields = related.fields()
-    if related_fields:
-        doc["related"] = related_fields
-    onepassword = extra.finish()
-    if onepassword:
-        doc["onepassword"] = onepassword
-    return doc
+    return finish_document(document, extra, users, ips)

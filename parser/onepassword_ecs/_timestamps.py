@@ -24,12 +24,19 @@ _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?"
     r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))"
 )
+_ONE_DAY = timedelta(days=1)
 _EXPECTED = "expected an RFC 3339 date-time with a UTC offset, such as 2024-05-01T10:00:00Z"
 
 
 def _describe(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+# Seconds already converted: "YYYY-MM-DDTHH:MM:SS" + zone → UTC "YYYY-MM-DDTHH:MM:SS".
+# A stream carries many events per second, so most records hit; bounded by clearing.
+_SECONDS: dict[str, str] = {}
+_SECONDS_MAX = 100_000
 
 
 def to_utc(value: object, path: str) -> str:
@@ -39,24 +46,57 @@ def to_utc(value: object, path: str) -> str:
     not an RFC 3339 date-time with an offset (a time without an offset is ambiguous, and
     guessing its zone would silently move the event).
     """
+    if isinstance(value, str) and len(value) >= 20:
+        text = value
+        last = text[-1]
+        if last == "Z" or last == "z":
+            zone = "Z"
+            fraction = text[19:-1]
+        else:
+            zone = text[-6:]
+            fraction = text[19:-6]
+        base = _SECONDS.get(text[:19] + zone)
+        if base is not None:
+            if not fraction:
+                return base + ".000000000Z"
+            digits = fraction[1:]
+            if (
+                (fraction[0] == "." or fraction[0] == ",")
+                and 0 < len(digits) <= 9
+                and digits.isdigit()
+                and digits.isascii()
+            ):
+                return f"{base}.{digits.ljust(9, '0')}Z"
+    return _to_utc_carefully(value, path)
+
+
+def _to_utc_carefully(value: object, path: str) -> str:
+    """Full RFC 3339 parse and check; fills the per-second cache for the fast path."""
     if not isinstance(value, str):
         raise NormalizationError(
             "bad_timestamp", f"{_EXPECTED}, got {type(value).__name__} {_describe(value)}", path
         )
-    match = _RFC3339.fullmatch(value)
+    text = value
+    match = _RFC3339.fullmatch(text)
     if match is None:
         raise NormalizationError("bad_timestamp", f"{_EXPECTED}, got {_describe(value)}", path)
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
     try:
         moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
-        if not zulu and (off_h != "00" or off_m != "00"):
-            offset = timedelta(hours=int(off_h), minutes=int(off_m))
-            if offset >= timedelta(hours=24):
-                raise ValueError("offset out of range")
-            moment = moment - offset if sign == "+" else moment + offset
+        offset = timedelta(hours=int(off_h or 0), minutes=int(off_m or 0))
+        if offset >= _ONE_DAY:
+            raise ValueError("offset out of range")
+        moment = moment - offset if sign == "+" else moment + offset
+        base = moment.isoformat()
     except (ValueError, OverflowError):
         raise NormalizationError(
             "bad_timestamp", f"{_EXPECTED}, got {_describe(value)} (not a real date or time)", path
         ) from None
-    digits = (fraction or "").ljust(9, "0")
-    return f"{moment.isoformat()}.{digits}Z"
+    if len(text) >= 20 and (zulu or (text[-6] in "+-" and text[-3] == ":")):
+        # Only the shapes the fast path slices (…Z, …±HH:MM) are worth caching.
+        if len(_SECONDS) >= _SECONDS_MAX:
+            _SECONDS.clear()
+        zone = "Z" if zulu else text[-6:]
+        _SECONDS[text[:19] + zone] = base
+    digits = fraction.ljust(9, "0") if fraction else "000000000"
+    return f"{base}.{digits}Z"
