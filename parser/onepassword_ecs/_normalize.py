@@ -59,9 +59,9 @@ def normalize(
     Returns a JSON-ready nested dict. The input is never modified. Raises only
     :class:`NormalizationError`, whose ``reason`` and ``path`` say what was wrong.
     """
-    if record.__class__ is bytes or record.__class__ is str:
-        data = _decode(record)
-    elif isinstance(record, bytearray | memoryview):
+    if record.__class__ is bytes or record.__class__ is str or isinstance(
+        record, bytearray | memoryview
+    ):
         data = _decode(record)
     else:
         data = record
