@@ -126,9 +126,34 @@ def test_truncated_first_line_of_ndjson_does_not_swallow_the_rest() -> None:
     ]
 
 
-def test_first_line_with_a_stray_character_is_not_a_document_start() -> None:
-    units = list(iter_units(io.BytesIO(b'{"a" 1}\n{\n"b": 2}\n')))
-    assert [number for number, _ in units] == [1, 2, 3]
+def test_jq_style_run_of_pretty_documents_yields_one_unit_each() -> None:
+    first = orjson.dumps({"uuid": "1", "nested": {"a": [1]}}, option=orjson.OPT_INDENT_2)
+    page = orjson.dumps({"items": [{"uuid": "2"}]}, option=orjson.OPT_INDENT_2)
+    data = first + b"\n" + page + b"\n" + b'{"uuid":"3"}\n'
+    got = records(data)
+    assert [(number, index) for number, index, _ in got] == [(1, None), (9, 0), (16, None)]
+    assert got[1][2] == {"uuid": "2"}
+    assert got[2][2] == b'{"uuid":"3"}\n'
+
+
+def test_array_with_one_record_per_line_is_one_document() -> None:
+    data = b'[\r\n{"uuid":"1"},\r\n{"uuid":"2"}\r\n]\r\n'
+    assert records(data) == [(1, 0, {"uuid": "1"}), (1, 1, {"uuid": "2"})]
+
+
+def test_stray_opener_line_in_ndjson_does_not_swallow_the_records_after_it() -> None:
+    data = b'{"uuid":"1"}\n[\n{"uuid":"2"}\n{"uuid":"3"}\n{"uuid":"4"}\n'
+    assert [number for number, _, _ in records(data)] == [1, 2, 3, 4, 5]
+
+
+def test_unclosed_opener_before_a_last_good_record_keeps_the_record() -> None:
+    data = b'{"items": [\n\n{"uuid":"2"}\n'
+    assert records(data) == [(1, None, b'{"items": [\n'), (3, None, b'{"uuid":"2"}\n')]
+
+
+def test_line_merely_ending_with_a_bracket_is_an_ordinary_line() -> None:
+    units = list(iter_units(io.BytesIO(b'oops {\n{"a":1}\n')))
+    assert units == [(1, b"oops {\n"), (2, b'{"a":1}\n')]
 
 
 # --- opening inputs ------------------------------------------------------------------

@@ -8,8 +8,8 @@ converter can hand whole chunks of *lines* to worker processes and let them do t
 (CPU-bound) unwrapping:
 
 1. :func:`iter_units` yields *units* ``(line_number, raw_bytes)``: normally one per
-   non-blank line (constant memory), or a single unit holding the whole input when the
-   input is one JSON document spread over many lines.
+   non-blank line (constant memory), or one per JSON document spread over many lines
+   (a pretty-printed page or array, or each document of ``jq .`` output).
 2. :func:`expand_unit` turns one unit into records ``(index, payload)``: one record for
    a plain line (``index`` is ``None`` and ``payload`` the untouched bytes, so that
    ``normalize`` itself reports ``invalid_json``/``not_an_object``), or one per item of
@@ -129,12 +129,18 @@ def _is_blank(line: bytes) -> bool:
     return not line or line.isspace()
 
 
-def _starts_document(line: bytes) -> bool:
-    """True when ``line`` is the opening of a JSON object/array cut off by a line break.
+# How a pretty-printed document's first line ends: "{", "[", '{"items": ['.
+_OPENER_ENDINGS = (b"{\n", b"[\n", b"{\r\n", b"[\r\n", b"{", b"[")
+# How it ends: a closing bracket alone, in the first column.
+_CLOSERS = (b"}", b"]")
 
-    That is the signature of a pretty-printed document (``{``, ``[``,
-    ``{"items": [``...). A line that is merely broken (a stray character) is not, and
-    is read as an ordinary bad line.
+
+def _starts_document(line: bytes) -> bool:
+    """True when ``line`` opens a JSON object/array that continues on the next lines.
+
+    Callers first check the cheap ``line.endswith(_OPENER_ENDINGS)``; this then
+    confirms the line is valid JSON so far, cut off at its end (``{``, ``[``,
+    ``{"items": [``), rather than a broken line that happens to end with a bracket.
     """
     stripped = line.strip()
     if stripped[:1] not in (b"{", b"["):
@@ -148,11 +154,15 @@ def _starts_document(line: bytes) -> bool:
     return False
 
 
-def _is_record_line(line: bytes) -> bool:
-    """True when ``line`` alone is a non-empty object or array: a real NDJSON line.
+def _is_closer(line: bytes) -> bool:
+    return line[:1] in _CLOSERS and line.rstrip() in _CLOSERS
 
-    Pretty printers never put a non-empty object or array on a line by itself, so
-    seeing one proves the input is NDJSON whose first line happens to be truncated.
+
+def _is_record_line(line: bytes) -> bool:
+    """True when ``line`` alone is a non-empty object or array, i.e. a real NDJSON line.
+
+    Pretty printers never put a non-empty object or array on a line by itself, except
+    the last item of a "one item per line" array (the others end with a comma).
     """
     try:
         value = orjson.loads(line)
@@ -162,18 +172,21 @@ def _is_record_line(line: bytes) -> bool:
 
 
 def iter_units(lines: Iterable[bytes], name: str = STDIN) -> Iterator[Unit]:
-    """Yield ``(line_number, raw_bytes)`` for each non-blank line of ``lines``.
+    """Yield ``(line_number, raw_bytes)`` for each record-bearing unit of ``lines``.
 
+    Normally a unit is one non-blank line, and the input streams in constant memory.
     Line numbers are 1-based and count blank lines, so they match what an editor shows.
     A UTF-8 byte-order mark at the very start is dropped; CRLF endings are left in place
     (JSON treats ``\\r`` as whitespace; :func:`input_text` trims it for error lines).
 
-    When the first non-blank line is the truncated opening of a JSON document, the
-    input is read ahead to decide between "one pretty-printed document" (yielded as a
-    single unit numbered with that first line) and "NDJSON whose first line is broken"
-    (decided as soon as a later line parses on its own; the lines read ahead are then
-    replayed one by one). Plain NDJSON never triggers the read-ahead and streams in
-    constant memory. Raises :class:`InputError` when reading fails (corrupt gzip).
+    A line that opens a JSON document without closing it (``{``, ``[``,
+    ``{"items": [``) starts a multi-line document: lines are gathered until a closing
+    bracket in the first column completes valid JSON, and the document is yielded as one
+    unit numbered with its first line. That covers a pretty-printed page or array, and
+    ``jq .`` output (several pretty documents in a row). If instead two consecutive lines
+    each parse on their own, the input is NDJSON after all (the opener was just a bad
+    line) and the gathered lines are yielded one by one. Raises :class:`InputError`
+    when reading fails (corrupt gzip).
     """
     try:
         yield from _iter_units(iter(lines))
@@ -187,43 +200,55 @@ def _iter_units(lines: Iterator[bytes]) -> Iterator[Unit]:
         number += 1
         if number == 1 and line.startswith(_BOM):
             line = line[len(_BOM) :]
+        if line.endswith(_OPENER_ENDINGS) and _starts_document(line):
+            document, gathered = _gather_document(line, lines)
+            if document is not None:
+                yield number, document
+            else:
+                for offset, buffered in enumerate(gathered):
+                    if not _is_blank(buffered):
+                        yield number + offset, buffered
+            number += len(gathered) - 1
+        elif not _is_blank(line):
+            yield number, line
+
+
+def _gather_document(first: bytes, lines: Iterator[bytes]) -> tuple[bytes | None, list[bytes]]:
+    """Read on from a document-opening line.
+
+    Returns ``(document, lines_read)``, where ``document`` is ``None`` when the lines
+    must be read one by one instead. At the end of the input (or past
+    ``_MAX_DOCUMENT_BYTES``) without a complete document, the lines are one malformed
+    document, reported once as ``invalid_json`` rather than once per fragment, unless
+    one of them parses alone: that record must not be lost in a blob.
+    """
+    gathered = [first]
+    size = len(first)
+    standalone = 0  # how many lines so far parse on their own
+    previous_standalone = False
+    for line in lines:
+        gathered.append(line)
+        size += len(line)
         if _is_blank(line):
             continue
-        if not _starts_document(line):
-            yield number, line
-            break
-        document, replay = _read_ahead(line, lines)
-        if document is not None:
-            yield number, document
-            return
-        for offset, buffered in enumerate(replay):
-            if not _is_blank(buffered):
-                yield number + offset, buffered
-        number += len(replay) - 1
-        break
-    for line in lines:
-        number += 1
-        if line.isspace():
-            continue
-        yield number, line
-
-
-def _read_ahead(first: bytes, lines: Iterator[bytes]) -> tuple[bytes | None, list[bytes]]:
-    """Read on from a document-opening line; return ``(document, [])`` or ``(None, lines)``.
-
-    The document is returned whole when the input ends without any line that stands on
-    its own (then either it parses, or it is one malformed document and ``normalize``
-    will say ``invalid_json`` once, instead of once per fragment). Otherwise the lines
-    read so far are returned, ``first`` included, for line-by-line processing.
-    """
-    buffered = [first]
-    size = len(first)
-    for line in lines:
-        buffered.append(line)
-        size += len(line)
-        if size > _MAX_DOCUMENT_BYTES or (not _is_blank(line) and _is_record_line(line)):
-            return None, buffered
-    return b"".join(buffered), []
+        if _is_closer(line):
+            document = b"".join(gathered)
+            try:
+                orjson.loads(document)
+            except orjson.JSONDecodeError:
+                pass
+            else:
+                return document, gathered
+        current_standalone = _is_record_line(line)
+        if current_standalone and previous_standalone:
+            return None, gathered
+        previous_standalone = current_standalone
+        standalone += current_standalone
+        if size > _MAX_DOCUMENT_BYTES:
+            return None, gathered
+    if standalone:
+        return None, gathered
+    return b"".join(gathered), gathered
 
 
 def _as_payload(item: Any) -> Any:
