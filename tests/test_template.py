@@ -105,7 +105,7 @@ def test_template_maps_exactly_the_emitted_and_declared_fields() -> None:
         ("onepassword.object_type", {"type": "keyword", "ignore_above": 1024}),
         ("onepassword.session.login_time", {"type": "date"}),
         ("onepassword.location.latitude", {"type": "float"}),
-        ("onepassword.malformed", {"type": "flattened"}),
+        ("onepassword.malformed", {"type": "flattened", "ignore_above": 1024}),
     ],
 )
 def test_field_mappings(field: str, expected: dict[str, Any]) -> None:

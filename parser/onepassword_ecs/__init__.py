@@ -13,6 +13,7 @@ from __future__ import annotations
 from ._dataset import Dataset, detect_dataset
 from ._errors import MappingTableError, NormalizationError, OnePasswordEcsError
 from ._normalize import ECS_VERSION, normalize
+from ._template import index_template
 from ._validate import Problem, validate
 
 __version__ = "0.1.0"
@@ -26,6 +27,7 @@ __all__ = [
     "Problem",
     "__version__",
     "detect_dataset",
+    "index_template",
     "normalize",
     "validate",
 ]

@@ -62,9 +62,11 @@ def index_template(
     for field in emitted_fields():
         _place(properties, field, _ecs_mapping(table.fields[field], flavor))
     for field, spec in vendor_fields().items():
-        vendor = EcsField(
-            type=spec.type, ignore_above=_IGNORE_ABOVE if spec.type == "keyword" else None
-        )
+        # Keyword leaves (and, on Elasticsearch, flattened leaves) longer than
+        # ignore_above are stored but not indexed; without it one huge value would
+        # exceed Lucene's term limit and reject the whole document.
+        capped = spec.type == "keyword" or (spec.type == "flattened" and flavor == "elasticsearch")
+        vendor = EcsField(type=spec.type, ignore_above=_IGNORE_ABOVE if capped else None)
         _place(properties, field, _ecs_mapping(vendor, flavor))
     return {
         "index_patterns": [pattern],
