@@ -592,3 +592,21 @@ def test_unknown_dataset_argument() -> None:
     with pytest.raises(NormalizationError) as caught:
         normalize(signin(), dataset="netflow")
     assert caught.value.reason == "unknown_dataset"
+
+
+@pytest.mark.parametrize(
+    ("raw", "hint"),
+    [
+        ("2025-03-10T15:03:27", "without a UTC offset"),
+        ("20250310T150327Z", "not the RFC 3339 form"),
+        ("2025-13-01T00:00:00Z", "not a real date or time"),
+    ],
+)
+def test_bad_timestamp_message_says_what_is_wrong(raw: str, hint: str) -> None:
+    """The message names the path, what was expected, the value, and the likely cause."""
+    with pytest.raises(NormalizationError) as caught:
+        normalize(signin(timestamp=raw))
+    message = str(caught.value)
+    assert message.startswith("$.timestamp: expected an RFC 3339 date-time")
+    assert repr(raw) in message
+    assert hint in message

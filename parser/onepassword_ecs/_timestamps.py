@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from dateutil.parser import isoparser
+
 from ._errors import NormalizationError
 
 __all__ = ["to_utc"]
@@ -26,6 +28,21 @@ _RFC3339 = re.compile(
 )
 _ONE_DAY = timedelta(days=1)
 _EXPECTED = "expected an RFC 3339 date-time with a UTC offset, such as 2024-05-01T10:00:00Z"
+
+
+def _diagnosis(text: str) -> str:
+    """Say what is wrong with an ISO 8601 value that is not RFC 3339, so a person can act.
+
+    Only runs on the error path. python-dateutil reads the wider ISO 8601 family (basic
+    format, week dates, no offset) that our strict parser refuses on purpose.
+    """
+    try:
+        parsed = isoparser().isoparse(text.strip())
+    except (ValueError, OverflowError):
+        return ""
+    if parsed.tzinfo is None:
+        return " (a date-time without a UTC offset: its instant is ambiguous)"
+    return " (ISO 8601, but not the RFC 3339 form: write YYYY-MM-DDTHH:MM:SS with an offset)"
 
 
 def _describe(value: object) -> str:
@@ -79,7 +96,9 @@ def _to_utc_carefully(value: object, path: str) -> str:
     text = value
     match = _RFC3339.fullmatch(text)
     if match is None:
-        raise NormalizationError("bad_timestamp", f"{_EXPECTED}, got {_describe(value)}", path)
+        raise NormalizationError(
+            "bad_timestamp", f"{_EXPECTED}, got {_describe(value)}{_diagnosis(text)}", path
+        )
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
     try:
         moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
