@@ -21,6 +21,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
+from multiprocessing.context import BaseContext
 from typing import IO, Any
 
 import orjson
@@ -222,9 +223,15 @@ def ordered_map(
         yield from map(function, tasks)
         return
     # forkserver: no fork() of a possibly multi-threaded parent (unsafe, and warned
-    # about from Python 3.12), yet much cheaper than spawn for each worker.
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    # about from Python 3.12), yet cheaper than spawn: the server imports the package
+    # once and each worker is forked from it ready to run.
+    context: BaseContext
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        forkserver = multiprocessing.get_context("forkserver")
+        forkserver.set_forkserver_preload([__name__])
+        context = forkserver
+    else:
+        context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_sigint)
     pending: deque[Future[ChunkResult]] = deque()
     try:
