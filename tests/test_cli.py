@@ -289,6 +289,21 @@ def test_bad_gzip_is_exit_2_and_leaves_no_output_file(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.gz", "out.ndjson"]
 
 
+def test_bad_gzip_on_stdout_keeps_what_was_converted_before_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_convert, "CHUNK_LINES", 10)
+    records = b"".join(line(record(SIGNIN, f"R{n}", country=f"{n:06d}")) for n in range(3000))
+    compressed = gzip.compress(records)
+    status, out, err = run(["convert"], compressed[: len(compressed) // 2])
+    assert status == 2
+    written = ids(out)
+    assert 0 < len(written) < 3000
+    assert written == [f"R{n}" for n in range(len(written))]
+    assert f"{len(written):,} records read, {len(written):,} written, 0 rejected" in err
+    assert "-: cannot read" in err
+
+
 def test_usage_errors_are_exit_2() -> None:
     assert run(["convert", "--workers", "0"])[0] == 2
     assert run(["convert", "--dataset", "nonsense"])[0] == 2

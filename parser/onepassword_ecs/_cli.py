@@ -203,7 +203,11 @@ def main(
     except SystemExit as exc:  # argparse's way of saying "usage error" or "--help done"
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     handler: Callable[[argparse.Namespace, _Streams], int] = args.handler
-    return handler(args, streams)
+    try:
+        return handler(args, streams)
+    except BrokenPipeError:  # e.g. `onepassword-ecs template | head`
+        _silence_stdout(streams.stdout)
+        return EXIT_BROKEN_PIPE
 
 
 # --- convert -------------------------------------------------------------------------
@@ -240,6 +244,14 @@ def _silence_stdout(stream: IO[bytes]) -> None:
         os.close(devnull)
 
 
+def _flush(stream: IO[bytes]) -> None:
+    """Flush what was written so far; a reader that went away is not an error here."""
+    try:
+        stream.flush()
+    except BrokenPipeError:
+        _silence_stdout(stream)
+
+
 def _convert(args: argparse.Namespace, streams: _Streams) -> int:
     inputs: list[str] = args.inputs or [STDIN]
     problem = _unreadable(inputs)
@@ -247,23 +259,21 @@ def _convert(args: argparse.Namespace, streams: _Streams) -> int:
         return streams.fail(problem)
     stderr = streams.stderr
     progress = Progress(stderr) if not args.quiet and stderr.isatty() else None
+    to_file = args.output is not None and args.output != "-"
     tally = Tally()
     status = EXIT_OK
-    interrupted = False
     try:
         with ExitStack() as stack:
             if args.errors:
-                write_errors: Callable[[bytes], object] = stack.enter_context(
-                    open(args.errors, "wb")
-                ).write
+                errors_file = stack.enter_context(open(args.errors, "wb"))
+                write_errors: Callable[[bytes], object] = errors_file.write
             else:
 
                 def write_errors(lines: bytes) -> None:
                     if progress is not None:
-                        progress.clear()
+                        progress.clear()  # error lines must not land mid status line
                     stderr.write(lines.decode("utf-8"))
 
-            to_file = args.output is not None and args.output != "-"
             out = stack.enter_context(atomic_output(args.output)) if to_file else streams.stdout
             convert(
                 inputs,
@@ -282,27 +292,28 @@ def _convert(args: argparse.Namespace, streams: _Streams) -> int:
         _silence_stdout(streams.stdout)
         return EXIT_BROKEN_PIPE
     except InputError as exc:
-        if progress is not None:
-            progress.clear()
-        streams.say(f"{PROG}: error: {exc}")
+        # What was converted before the unreadable part stays on standard output; an
+        # -o file is not created (atomic_output removed it on the way out).
+        _flush(streams.stdout)
         status = EXIT_USAGE
+        message = f"{PROG}: error: {exc}"
     except KeyboardInterrupt:
-        interrupted = True
+        _flush(streams.stdout)
         status = EXIT_INTERRUPTED
-        try:
-            streams.stdout.flush()
-        except BrokenPipeError:
-            _silence_stdout(streams.stdout)
-        if args.output is not None and args.output != "-":
-            streams.say(f"\n{PROG}: interrupted; {args.output} was not written")
+        message = f"{PROG}: interrupted" + (f"; {args.output} was not written" if to_file else "")
     except OSError as exc:  # -o in a missing folder, --errors unwritable, disk full...
         if progress is not None:
             progress.clear()
-        return streams.fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+        where = f"{exc.filename}: " if exc.filename else ""
+        return streams.fail(f"{where}{exc.strerror or exc}")
+    else:
+        message = ""
     if progress is not None:
         progress.clear()
+    if message:
+        streams.say(message)
     if not args.quiet:
-        streams.say(format_summary(tally, interrupted=interrupted))
+        streams.say(format_summary(tally, interrupted=status == EXIT_INTERRUPTED))
     if status == EXIT_OK and tally.rejected_total:
         status = EXIT_REJECTED
     return status
