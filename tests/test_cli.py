@@ -260,6 +260,40 @@ def test_output_is_deterministic_sorted_compact_ndjson() -> None:
         assert text == orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
 
+def test_items_nested_too_deep_to_re_encode_are_rejected_not_fatal() -> None:
+    deep_list = b"[" * 300 + b"]" * 300
+    deep_object = b'{"a":' * 300 + b"1" + b"}" * 300
+    data = line(SIGNIN) + b"[" + deep_list + b"]\n" + b'{"items":[' + deep_object + b"]}\n"
+    status, out, err = run(["convert"], data)
+    assert status == 1
+    assert ids(out) == ["SIGNIN1"]
+    first, second = error_lines(err)
+    assert (first["line"], first["index"], first["reason"]) == (2, 0, "not_an_object")
+    assert first["input"] == "[" + deep_list.decode() + "]"
+    assert (second["line"], second["index"]) == (3, 0)
+    assert second["input"].startswith('{"items":[{"a":')
+
+
+def test_a_document_that_cannot_be_encoded_is_one_error_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = _convert.normalize
+
+    def unencodable_for_audit(record: Any, **options: Any) -> dict[str, Any]:
+        document = real(record, **options)
+        if document["event"]["dataset"] == "1password.audit_events":
+            document["huge"] = 2**70  # orjson encodes 64-bit integers only
+        return document
+
+    monkeypatch.setattr(_convert, "normalize", unencodable_for_audit)
+    status, out, err = run(["convert"], line(SIGNIN) + line(AUDIT) + line(ITEM_USAGE))
+    assert status == 1
+    assert ids(out) == ["SIGNIN1", "USAGE1"]
+    [entry] = error_lines(err)
+    assert (entry["line"], entry["reason"]) == (2, "internal_error")
+    assert "3 records read, 2 written, 1 rejected" in err
+
+
 # --- convert: statuses, streams, files ----------------------------------------------
 
 

@@ -65,10 +65,10 @@ def test_array_line_yields_its_items_with_indexes() -> None:
     assert got == [(1, 0, {"a": 1}), (1, 1, {"b": 2})]
 
 
-def test_non_object_items_are_returned_as_json_text_for_normalize_to_reject() -> None:
+def test_string_items_are_returned_as_json_text_for_normalize_to_reject() -> None:
     # A string item must not be handed over as a str: normalize would parse its content.
-    got = list(expand_unit(b'[7, "{\\"a\\":1}", null]'))
-    assert got == [(0, b"7"), (1, b'"{\\"a\\":1}"'), (2, b"null")]
+    got = list(expand_unit(b'[7, "{\\"a\\":1}", null, [1]]'))
+    assert got == [(0, 7), (1, b'"{\\"a\\":1}"'), (2, None), (3, [1])]
 
 
 def test_page_line_yields_its_items() -> None:
@@ -102,7 +102,7 @@ def test_pretty_printed_page_is_read_as_one_document() -> None:
 
 def test_pretty_printed_array_is_read_as_one_document() -> None:
     data = orjson.dumps([{"uuid": "1"}, 5], option=orjson.OPT_INDENT_2)
-    assert records(data) == [(1, 0, {"uuid": "1"}), (1, 1, b"5")]
+    assert records(data) == [(1, 0, {"uuid": "1"}), (1, 1, 5)]
 
 
 def test_pretty_printed_single_record_is_one_record() -> None:
@@ -216,3 +216,11 @@ def test_input_text_replaces_invalid_utf8_and_drops_the_line_ending() -> None:
 
 def test_input_text_of_an_item_is_its_compact_json() -> None:
     assert input_text({"a": [1, "é"]}) == '{"a":[1,"é"]}'
+
+
+def test_input_text_of_an_item_too_deep_for_orjson_falls_back_to_its_line() -> None:
+    deep: list[object] = []
+    for _ in range(300):
+        deep = [deep]
+    assert input_text(deep, b"[[[...]]]\r\n") == "[[[...]]]"
+    assert input_text(deep) == "<this item cannot be shown as JSON>"

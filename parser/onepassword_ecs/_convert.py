@@ -100,7 +100,9 @@ class Tally:
         return time.monotonic() - self.started
 
 
-def _error_line(exc: Exception, source: str, number: int, index: int | None, payload: Any) -> bytes:
+def _error_line(
+    exc: Exception, source: str, number: int, index: int | None, payload: Any, raw: bytes
+) -> bytes:
     if isinstance(exc, NormalizationError):
         reason, message, path = exc.reason, exc.detail, exc.path
     else:
@@ -113,8 +115,14 @@ def _error_line(exc: Exception, source: str, number: int, index: int | None, pay
     if path is not None:
         entry["path"] = path
     entry["message"] = message
-    entry["input"] = input_text(payload)
+    entry["input"] = input_text(payload, raw)
     return orjson.dumps(entry)
+
+
+def _dataset_name(document: dict[str, Any]) -> str:
+    event = document.get("event")
+    name = event.get("dataset") if isinstance(event, dict) else None
+    return name if isinstance(name, str) else "unknown"
 
 
 def convert_chunk(task: Task) -> ChunkResult:
@@ -122,6 +130,8 @@ def convert_chunk(task: Task) -> ChunkResult:
 
     Plain record lines (the overwhelming majority) go straight to ``normalize`` as
     bytes; only lines that may be arrays or pages go through :func:`expand_unit`.
+    Whatever fails for one record, in ``normalize`` or in encoding its document, is
+    that record's error line: one record never ends the run.
     """
     documents: list[bytes] = []
     errors: list[bytes] = []
@@ -138,14 +148,14 @@ def convert_chunk(task: Task) -> ChunkResult:
             read += 1
             try:
                 document = normalize(payload, dataset=dataset, keep_original=keep_original)
+                text = orjson.dumps(document, option=_SORT)
             except Exception as exc:
-                line = _error_line(exc, task.source, number, index, payload)
-                errors.append(line)
+                errors.append(_error_line(exc, task.source, number, index, payload, raw))
                 reason = exc.reason if isinstance(exc, NormalizationError) else INTERNAL_ERROR
                 rejected[reason] = rejected.get(reason, 0) + 1
                 continue
-            documents.append(orjson.dumps(document, option=_SORT))
-            name = str(document.get("event", {}).get("dataset", "unknown"))
+            documents.append(text)
+            name = _dataset_name(document)
             datasets[name] = datasets.get(name, 0) + 1
     return ChunkResult(
         documents=b"\n".join(documents) + b"\n" if documents else b"",

@@ -254,11 +254,12 @@ def _gather_document(first: bytes, lines: Iterator[bytes]) -> tuple[bytes | None
 def _as_payload(item: Any) -> Any:
     """A container item as ``normalize`` should see it.
 
-    Objects go as they are. Anything else goes back to JSON text, so that ``normalize``
-    rejects it as ``not_an_object`` itself; passing a string item as-is would make
-    ``normalize`` parse the string's *content* as a record.
+    Objects and non-string values go as they are (``normalize`` rejects anything but
+    an object as ``not_an_object`` itself). A string goes back to JSON text: passed as
+    a str, ``normalize`` would parse the string's *content* as a record. Nothing here
+    re-encodes a nested value, which orjson refuses past 255 levels.
     """
-    return item if isinstance(item, dict) else orjson.dumps(item)
+    return orjson.dumps(item) if isinstance(item, str) else item
 
 
 def expand_unit(raw: bytes) -> Iterator[tuple[int | None, Any]]:
@@ -286,16 +287,23 @@ def expand_unit(raw: bytes) -> Iterator[tuple[int | None, Any]]:
     yield None, raw
 
 
-def input_text(payload: Any) -> str:
-    """The text of a record for an error line: never raises, whatever the bytes are.
+def input_text(payload: Any, line: bytes | None = None) -> str:
+    """The text of a record for an error line: never raises, whatever the record is.
 
     Raw lines lose their line ending and have invalid UTF-8 replaced (U+FFFD); items
     taken from a page or array are shown as their own compact JSON rather than the
-    whole (possibly huge) line, which ``line`` and ``index`` already locate.
+    whole (possibly huge) line, which ``line`` and ``index`` already locate. An item
+    orjson cannot encode (nested over 255 levels) falls back to ``line``, the text of
+    the whole line or document it came from.
     """
     if isinstance(payload, bytes):
         return payload.rstrip(b"\r\n").decode("utf-8", "replace")
-    return orjson.dumps(payload).decode("utf-8")
+    try:
+        return orjson.dumps(payload).decode("utf-8")
+    except orjson.JSONEncodeError:
+        if line is not None:
+            return input_text(line)
+        return "<this item cannot be shown as JSON>"
 
 
 def iter_records(
