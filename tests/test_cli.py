@@ -345,6 +345,13 @@ def test_usage_errors_are_exit_2() -> None:
     assert run([])[0] == 2
 
 
+def test_output_in_a_missing_folder_is_exit_2_naming_it(tmp_path: Path) -> None:
+    target = tmp_path / "absent" / "ecs.ndjson"
+    status, _, err = run(["convert", "-o", str(target)], line(SIGNIN))
+    assert status == 2
+    assert f"{target}: No such file or directory" in err
+
+
 def test_output_file_appears_only_complete(tmp_path: Path) -> None:
     target = tmp_path / "out" / "ecs.ndjson"
     target.parent.mkdir()
