@@ -1,0 +1,38 @@
+"""Shared pytest configuration.
+
+Hypothesis profiles (selected with the ``HYPOTHESIS_PROFILE`` environment variable;
+``CI=true`` selects ``ci`` when no profile is named):
+
+* ``default``: a bounded number of examples per property so that the whole suite
+  stays fast on a small machine; failures print a reproduction blob.
+* ``ci``: the same budget as ``default``, for continuous integration.
+* ``long``: 20,000 examples per property, for a deliberate bug hunt::
+
+      HYPOTHESIS_PROFILE=long pytest tests/test_properties.py tests/test_fuzz_cli.py
+
+Tests that are heavier per example (the CLI fuzz target) scale their own budget
+from the active profile (see ``tests/strategies.py: scaled``), so ``long`` makes them
+longer too.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+_COMMON = {
+    "deadline": None,
+    "print_blob": True,
+    # Records are built from many small strategies; generation is legitimately slow-ish.
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+
+settings.register_profile("default", max_examples=100, **_COMMON)
+settings.register_profile("ci", max_examples=100, **_COMMON)
+settings.register_profile("long", max_examples=20_000, **_COMMON)
+
+_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or (
+    "ci" if os.environ.get("CI", "").lower() == "true" else "default"
+)
+settings.load_profile(_PROFILE)
