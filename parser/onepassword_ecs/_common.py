@@ -12,7 +12,6 @@ slow, careful handling (wrong types, unknown keys) only runs when a record needs
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from ._errors import NormalizationError
@@ -34,6 +33,27 @@ __all__ = [
 ]
 
 ECS_VERSION = "9.4.0"
+
+_Pairs = tuple[tuple[str, str], ...]
+_PersonParts = tuple[_Pairs, _Pairs, tuple[str, ...]]
+_ClientParts = tuple[str | None, bool, _Pairs, _Pairs]
+
+# Memos of sub-objects that repeat across records (people, clients, places), keyed on the
+# raw object's exact content. A memo is cleared when it reaches _MEMO_LIMIT entries, so
+# memory stays bounded whatever the stream.
+_MEMO_LIMIT = 50_000
+_UNSEEN: Any = object()
+_PEOPLE: dict[tuple[Any, ...], _PersonParts | None] = {}
+_CLIENTS: dict[tuple[Any, ...], _ClientParts | None] = {}
+_PLACES: dict[tuple[Any, ...], _Pairs | None] = {}
+
+
+def _remember(memo: dict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> Any:
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+    return value
+
 
 # Keys of a 1Password person object (UserV2) that the mappers place themselves.
 _PERSON_KEYS = frozenset({"uuid", "name", "email", "user_type", "user_account_uuid"})
@@ -129,19 +149,15 @@ def map_person(
     ``user_type`` and ``user_account_uuid`` go to ``onepassword.<path>.*``. Every
     identifier seen is added to ``users`` (``related.user``).
     """
-    if raw.__class__ is dict and raw.keys() <= _PERSON_KEYS:
-        # The same few hundred people appear all day: the mapping is cached per person.
-        get = raw.get
+    if raw.__class__ is dict:
+        # The same few hundred people appear all day: the mapping is memoized on the
+        # object's exact content (an unhashable value raises TypeError: slow path).
         try:
-            parts = _person_parts(
-                get("uuid"),
-                get("name"),
-                get("email"),
-                get("user_type"),
-                get("user_account_uuid"),
-                fallback_id,
-            )
-        except TypeError:  # an unhashable value: the careful path reports it
+            key = (fallback_id, *raw.items())
+            parts = _PEOPLE.get(key, _UNSEEN)
+            if parts is _UNSEEN:
+                parts = _remember(_PEOPLE, key, _person_parts(raw, fallback_id))
+        except TypeError:
             parts = None
         if parts is not None:
             person, vendor, identifiers = parts
@@ -153,14 +169,16 @@ def map_person(
     return _map_person_slowly(raw, path, extra, users, fallback_id)
 
 
-@lru_cache(maxsize=16384)
-def _person_parts(
-    uuid: Any, name: Any, email: Any, user_type: Any, account: Any, fallback_id: str | None
-) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...], tuple[str, ...]] | None:
-    """(ECS person pairs, vendor pairs, related ids) for well-typed values, else None."""
-    values = (uuid, name, email, user_type, account)
-    if any(value is not None and value.__class__ is not str for value in values):
+def _person_parts(raw: dict[str, Any], fallback_id: str | None) -> _PersonParts | None:
+    """(ECS person pairs, vendor pairs, related ids) for a well-formed person, else None."""
+    if not raw.keys() <= _PERSON_KEYS:
         return None
+    get = raw.get
+    uuid, name, email = get("uuid"), get("name"), get("email")
+    user_type, account = get("user_type"), get("user_account_uuid")
+    for value in (uuid, name, email, user_type, account):
+        if value is not None and value.__class__ is not str:
+            return None
     person: list[tuple[str, str]] = []
     vendor: list[tuple[str, str]] = []
     identifiers: list[str] = []
@@ -250,6 +268,71 @@ def map_network(document: dict[str, Any], address: str, ips: dict[str, None]) ->
 
 def map_location(document: dict[str, Any], raw: Any, extra: Passthrough) -> None:
     """1Password's ``location`` → ``client.geo`` and ``source.geo`` (see _geo.place)."""
+    if raw.__class__ is dict:
+        try:
+            key = tuple(raw.items())
+            names = _PLACES.get(key, _UNSEEN)
+            if names is _UNSEEN:
+                names = _remember(_PLACES, key, _place_names(raw))
+        except TypeError:
+            names = None
+        if names is not None:
+            geo: dict[str, Any] = dict(names)
+            latitude = raw.get("latitude")
+            if latitude is not None:
+                longitude = raw["longitude"]
+                if latitude.__class__ is bool or longitude.__class__ is bool:
+                    # True == 1 as a memo key; a boolean is never a coordinate.
+                    _map_location_slowly(document, raw, extra)
+                    return
+                geo["location"] = {"lat": latitude, "lon": longitude}
+            if geo:
+                _put_geo(document, geo)
+            return
+    _map_location_slowly(document, raw, extra)
+
+
+def _place_names(raw: dict[str, Any]) -> _Pairs | None:
+    """The geo name/code pairs of a clean location (valid point or no coordinates), else None."""
+    if not raw.keys() <= _LOCATION_KEYS:
+        return None
+    latitude = raw.get("latitude")
+    longitude = raw.get("longitude")
+    found = place(
+        raw.get("country"),
+        raw.get("region"),
+        raw.get("city"),
+        latitude,
+        longitude,
+        type(latitude).__name__,
+        type(longitude).__name__,
+    )
+    if found is None:
+        return None
+    names, point = found
+    if not point and (latitude is not None or longitude is not None):
+        return None
+    return names
+
+
+def _put_geo(document: dict[str, Any], geo: dict[str, Any]) -> None:
+    client = document.get("client")
+    if client is None:
+        document["client"] = {"geo": geo}
+    else:
+        client["geo"] = geo
+    source = document.get("source")
+    geo_copy = dict(geo)
+    if "location" in geo:
+        geo_copy["location"] = dict(geo["location"])
+    if source is None:
+        document["source"] = {"geo": geo_copy}
+    else:
+        source["geo"] = geo_copy
+
+
+def _map_location_slowly(document: dict[str, Any], raw: Any, extra: Passthrough) -> None:
+    """The careful path: wrong types, out-of-range coordinates, unknown keys."""
     if raw is None:
         return
     if raw.__class__ is not dict:
@@ -265,8 +348,8 @@ def map_location(document: dict[str, Any], raw: Any, extra: Passthrough) -> None
             get("city"),
             latitude,
             longitude,
-            type(latitude),  # type: ignore[arg-type]
-            type(longitude),  # type: ignore[arg-type]
+            type(latitude).__name__,
+            type(longitude).__name__,
         )
     except TypeError:  # an unhashable value (a list or object) where a scalar belongs
         found = None
@@ -278,14 +361,7 @@ def map_location(document: dict[str, Any], raw: Any, extra: Passthrough) -> None
         geo: dict[str, Any] = dict(names)
         if point:
             geo["location"] = {"lat": latitude, "lon": longitude}
-        client = document.get("client")
-        if client is None:
-            client = document["client"] = {}
-        client["geo"] = geo
-        source = document.get("source")
-        if source is None:
-            source = document["source"] = {}
-        source["geo"] = dict(geo)
+        _put_geo(document, geo)
     if not point and (latitude is not None or longitude is not None):
         # Out-of-range coordinates would make Elasticsearch reject the whole document
         # as a geo_point; they are kept as plain numbers here instead.
@@ -319,7 +395,7 @@ def _map_odd_location(document: dict[str, Any], raw: dict[str, Any], extra: Pass
     for key, value in raw.items():
         if key not in _LOCATION_KEYS:
             clean[key] = value
-    map_location(document, clean, extra)
+    _map_location_slowly(document, clean, extra)
 
 
 def map_client(
@@ -328,8 +404,56 @@ def map_client(
     """The ``client`` object of item usages and sign-ins.
 
     ``ip_address`` (or ``ip``, seen in some published samples) → client/source address;
-    ``os_*`` → ``host.os.*``; app and platform → ``onepassword.client.*``.
+    ``os_*`` → ``host.os.*``; app and platform → ``onepassword.client.*``. Memoized on
+    the object's content: a user's client and address repeat across their records.
     """
+    if raw.__class__ is dict:
+        try:
+            key = tuple(raw.items())
+            parts = _CLIENTS.get(key, _UNSEEN)
+            if parts is _UNSEEN:
+                parts = _remember(_CLIENTS, key, _client_parts(raw))
+        except TypeError:
+            parts = None
+        if parts is not None:
+            address, valid, host_os, vendor = parts
+            if address:
+                if valid:
+                    document["client"] = {"address": address, "ip": address}
+                    document["source"] = {"address": address, "ip": address}
+                    ips[address] = None
+                else:
+                    document["client"] = {"address": address}
+            if host_os:
+                document["host"] = {"os": dict(host_os)}
+            if vendor:
+                extra.vendor["client"] = dict(vendor)
+            return
+    _map_client_slowly(document, raw, extra, ips)
+
+
+def _client_parts(raw: dict[str, Any]) -> _ClientParts | None:
+    """(address, address is an IP, host.os pairs, vendor pairs) of a clean client, else None."""
+    if not raw.keys() <= _CLIENT_KEYS:
+        return None
+    for value in raw.values():
+        if value is not None and value.__class__ is not str:
+            return None
+    values: dict[str, str] = {key: value for key, value in raw.items() if value}
+    address = values.get("ip_address")
+    host_os = tuple(
+        (name, values[key])
+        for name, key in (("name", "os_name"), ("version", "os_version"))
+        if key in values
+    )
+    vendor = tuple((key, values[key]) for key in _CLIENT_VENDOR_KEYS if key in values)
+    return address, bool(address and valid_ip(address)), host_os, vendor
+
+
+def _map_client_slowly(
+    document: dict[str, Any], raw: Any, extra: Passthrough, ips: dict[str, None]
+) -> None:
+    """The careful path: the ``ip`` spelling, wrong types, unknown keys."""
     if raw is None:
         return
     if raw.__class__ is not dict:

@@ -108,7 +108,7 @@ def valid_coordinates(latitude: Any, longitude: Any) -> bool:
 
 
 _SCALAR_NAME = (str, type(None))
-_NUMBER = (int, float, type(None))
+_NUMBER = ("int", "float", "NoneType")
 
 
 @lru_cache(maxsize=8192)
@@ -118,14 +118,14 @@ def place(
     city: Any,
     latitude: Any,
     longitude: Any,
-    latitude_type: type,
-    longitude_type: type,
+    latitude_type: str,
+    longitude_type: str,
 ) -> tuple[tuple[tuple[str, str], ...], bool] | None:
     """Resolve one location: ``(geo name/code pairs, coordinates usable as a geo_point)``.
 
     Real data repeats a dozen places endlessly, so the answer is cached; the value types
-    are part of the key because ``1``, ``1.0`` and ``True`` are equal as keys but not as
-    JSON. Returns None when a value has the wrong type, for the caller's slow path.
+    (by name) are part of the key because ``1``, ``1.0`` and ``True`` are equal as keys
+    but not as JSON. Returns None when a value has the wrong type, for the caller's slow path.
     """
     if (
         country.__class__ not in _SCALAR_NAME

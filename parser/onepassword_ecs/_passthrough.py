@@ -68,12 +68,13 @@ class Passthrough:
     that had to be kept as text. One instance per record.
     """
 
-    __slots__ = ("_leaves", "malformed", "vendor")
+    __slots__ = ("_children", "_leaves", "malformed", "vendor")
 
     def __init__(self) -> None:
         self.vendor: dict[str, Any] = {}
         self.malformed: dict[str, str] = {}
         self._leaves = 0
+        self._children = False  # child() may have left an empty object behind
 
     def bad(self, path: str, value: Any) -> None:
         """Keep a value that did not fit its declared place (wrong type, bad date)."""
@@ -85,6 +86,7 @@ class Passthrough:
         found: dict[str, Any] | None = self.vendor.get(key)
         if found is None:
             found = self.vendor[key] = {}
+            self._children = True
         return found
 
     def unknown(
@@ -156,7 +158,9 @@ class Passthrough:
 
     def finish(self) -> dict[str, Any] | None:
         """The finished ``onepassword`` object, without empty children."""
-        vendor = {key: value for key, value in self.vendor.items() if value != {}}
+        vendor = self.vendor
+        if self._children:
+            vendor = {key: value for key, value in vendor.items() if value != {}}
         if self.malformed:
             vendor[MALFORMED] = self.malformed
         return vendor or None
