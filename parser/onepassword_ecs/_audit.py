@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from ._common import (
+    display_name,
     finish_document,
     login_time,
     map_location,
@@ -106,10 +107,6 @@ def _categorize(action: str | None, object_type: str | None) -> _Categorized:
     return _Categorized((category,), tuple(types), rule, meta)
 
 
-def _display(person: Mapping[str, str]) -> str | None:
-    return person.get("name") or person.get("email") or person.get("id")
-
-
 def _patch_counts(aux_info: str | None) -> str:
     if not aux_info or _PATCH_COUNTS.fullmatch(aux_info) is None:
         return ""
@@ -127,7 +124,7 @@ def _object_phrase(
     """ "vault 4VJ...", or "user Bob Tanaka" when the object is the affected person."""
     noun = meta.name if meta is not _UNKNOWN_OBJECT else (object_type or "an object")
     if meta.object == "user":
-        who = _display(target)
+        who = display_name(target, "")
         if who:
             return f"{noun} {who}"
     return f"{noun} {object_uuid}" if object_uuid else noun
@@ -241,8 +238,8 @@ def map_audit_event(record: dict[str, Any]) -> dict[str, Any]:
     role = meta.aux_info_codes.get(aux_info) if aux_info else None
     document["message"] = found.action.message.format_map(
         _Formatter(
-            actor=_display(actor) or "An unknown user",
-            target=_display(target) or "a user",
+            actor=display_name(actor, "An unknown user"),
+            target=display_name(target, "a user"),
             object=_object_phrase(meta, object_type, object_uuid, target),
             role=f" as a {role}" if role else "",
             counts=_patch_counts(aux_info) if action == "patch" else "",

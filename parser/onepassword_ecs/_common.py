@@ -12,6 +12,7 @@ slow, careful handling (wrong types, unknown keys) only runs when a record needs
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ._errors import NormalizationError
@@ -22,9 +23,11 @@ from ._timestamps import to_utc
 
 __all__ = [
     "ECS_VERSION",
+    "display_name",
     "finish_document",
     "login_time",
     "map_client",
+    "map_client_side",
     "map_location",
     "map_network",
     "map_person",
@@ -250,6 +253,36 @@ def _map_person_slowly(
     if vendor:
         extra.vendor[path] = vendor
     return person
+
+
+def display_name(person: Mapping[str, Any], otherwise: str) -> str:
+    """How a message names a person: name, else email, else uuid."""
+    return person.get("name") or person.get("email") or person.get("id") or otherwise
+
+
+def map_client_side(
+    document: dict[str, Any],
+    record: dict[str, Any],
+    person_key: str,
+    extra: Passthrough,
+    users: dict[str, None],
+    ips: dict[str, None],
+) -> dict[str, Any]:
+    """Item usages and sign-ins alike: the person (``user.*``), ``client`` and ``location``.
+
+    Returns the ECS person so the caller can name them in the message.
+    """
+    get = record.get
+    user = map_person(get(person_key), person_key, extra, users)
+    if user:
+        document["user"] = user
+    client = get("client")
+    if client is not None:
+        map_client(document, client, extra, ips)
+    location = get("location")
+    if location is not None:
+        map_location(document, location, extra)
+    return user
 
 
 def map_network(document: dict[str, Any], address: str, ips: dict[str, None]) -> None:

@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from ._common import (
+    display_name,
     finish_document,
-    map_client,
-    map_location,
-    map_person,
+    map_client_side,
     new_document,
     string_or_none,
 )
@@ -77,20 +76,12 @@ def map_item_usage(record: dict[str, Any]) -> dict[str, Any]:
         else:
             extra.bad("used_version", used_version)
 
-    user = map_person(get("user"), "user", extra, users)
-    if user:
-        document["user"] = user
-    client = get("client")
-    if client is not None:
-        map_client(document, client, extra, ips)
-    location = get("location")
-    if location is not None:
-        map_location(document, location, extra)
+    user = map_client_side(document, record, "user", extra, users, ips)
     if not record.keys() <= _KNOWN:
         extra.unknown(vendor, record, _KNOWN, "")
 
     document["message"] = rule.message.format(
-        user=user.get("name") or user.get("email") or user.get("id") or "An unknown user",
+        user=display_name(user, "An unknown user"),
         item=item or "(unknown)",
         vault=vault or "(unknown)",
         action=action or "action not reported",

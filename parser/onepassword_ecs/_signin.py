@@ -12,10 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from ._common import (
+    display_name,
     finish_document,
-    map_client,
-    map_location,
-    map_person,
+    map_client_side,
     new_document,
     string_or_none,
 )
@@ -101,20 +100,12 @@ def map_signin_attempt(record: dict[str, Any]) -> dict[str, Any]:
     if reason:
         event["reason"] = reason
 
-    user = map_person(get("target_user"), "target_user", extra, users)
-    if user:
-        document["user"] = user
-    client = get("client")
-    if client is not None:
-        map_client(document, client, extra, ips)
-    location = get("location")
-    if location is not None:
-        map_location(document, location, extra)
+    user = map_client_side(document, record, "target_user", extra, users, ips)
     if not record.keys() <= _KNOWN:
         extra.unknown(vendor, record, _KNOWN, "")
 
     document["message"] = rule.message.format(
-        user=user.get("name") or user.get("email") or user.get("id") or "An unknown user",
+        user=display_name(user, "An unknown user"),
         reason=reason or "no reason given",
     )
     return finish_document(document, extra, users, ips)
