@@ -113,6 +113,18 @@ def say(text: str) -> None:
 # -- machine -------------------------------------------------------------------------
 
 
+def load_average() -> float | None:
+    """The 1-minute load average: other work on the box is the main source of noise.
+
+    Recorded before and after the run so that a reader can tell a slow figure caused
+    by a busy machine from a slow program (best-of-N only helps if some round ran alone).
+    """
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
 def machine() -> dict[str, Any]:
     """What the figures were measured on; a ratio is only comparable on the same box."""
     cpu = platform.processor() or platform.machine()
@@ -404,7 +416,8 @@ def render(figures: dict[str, Any]) -> str:
     lines = [
         f"onepassword-ecs benchmark: seed {c['seed']}, best of {c['rounds']} round(s)",
         f"machine: {m['cpu']}, {m['cores']} cores, {m['python']}, orjson {m['orjson']}",
-        f"         {m['os']}",
+        f"         {m['os']}; 1-min load average {m['load_before']} before, "
+        f"{m['load_after']} after",
         f"code:    onepassword-ecs {m['onepassword_ecs']}, git {m['git']}, "
         f"sources sha256 {m['package_sha256']} ({m['package']})",
         f"corpus:  {c['mix']}; {c['mean_line_bytes']:.0f} bytes/line on average",
@@ -511,6 +524,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     info = machine()
+    load_before = load_average()
     say(f"machine: {info['cpu']}, {info['cores']} cores, {info['python']}")
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="onepassword-ecs-bench-", dir=args.tmp) as tmp:
@@ -570,6 +584,7 @@ def main(argv: list[str] | None = None) -> int:
             results["large_rps"] = count / run.seconds
             results["large_max_rss_mb"] = run.max_rss_mb
 
+    info["load_before"], info["load_after"] = load_before, load_average()
     results["library_over_floor"] = results["library_rps"] / results["floor_rps"]
     results["cli_over_copier"] = results["cli_rps"] / results["copier_rps"]
     results["cli_workers2_over_copier"] = (
