@@ -6,7 +6,8 @@ Hypothesis profiles (selected with the ``HYPOTHESIS_PROFILE`` environment variab
 * ``default``: a bounded number of examples per property so that the whole suite
   stays fast on a small machine; failures print a reproduction blob.
 * ``ci``: the same budget as ``default``, for continuous integration.
-* ``long``: 20,000 examples per property, for a deliberate bug hunt::
+* ``long``: 20,000 examples per property, for a deliberate bug hunt (about an hour in one
+  pytest process here; ``HYPOTHESIS_LONG_EXAMPLES`` sets another count)::
 
       HYPOTHESIS_PROFILE=long pytest tests/test_properties.py tests/test_fuzz_cli.py
 
@@ -30,7 +31,9 @@ _COMMON = {
 
 settings.register_profile("default", max_examples=100, **_COMMON)
 settings.register_profile("ci", max_examples=100, **_COMMON)
-settings.register_profile("long", max_examples=20_000, **_COMMON)
+settings.register_profile(
+    "long", max_examples=int(os.environ.get("HYPOTHESIS_LONG_EXAMPLES", "20000")), **_COMMON
+)
 
 _PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or (
     "ci" if os.environ.get("CI", "").lower() == "true" else "default"

@@ -33,6 +33,12 @@ from onepassword_ecs import validate
 from onepassword_ecs._cli import main
 from strategies import is_open, json_scalars, records, scaled, timestamps
 
+# Records can be large: Hypothesis warns when printing a failing example, and the
+# project turns warnings into errors, which would hide the real failure.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning"
+)
+
 REASONS = frozenset(
     {"invalid_json", "not_an_object", "unknown_dataset", "missing_timestamp", "bad_timestamp"}
 )
