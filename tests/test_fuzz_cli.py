@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from onepassword_ecs import validate
 from onepassword_ecs._cli import main
-from strategies import is_open, json_scalars, records, scaled, timestamps
+from strategies import BUGS, is_open, json_scalars, records, scaled, timestamps
 
 # Records can be large: Hypothesis warns when printing a failing example, and the
 # project turns warnings into errors, which would hide the real failure.
@@ -454,3 +454,28 @@ def test_items_nested_past_orjson_write_limit(line: bytes, keep_original: bool) 
         assert len(_lines(out)) == 1
         (error,) = _lines(errors)
         assert orjson.loads(error)["reason"] in REASONS
+
+
+@pytest.mark.xfail(
+    "cli-record-with-items" in BUGS,
+    strict=True,
+    reason=f"[cli-record-with-items] {BUGS.get('cli-record-with-items', ('', ''))[1]}",
+)
+def test_record_with_an_items_field_is_one_record() -> None:
+    """A record that carries an extra "items" list (not a page: it has the keys of an
+    audit event, no cursor) is converted as one record, as normalize() converts it,
+    not unwrapped into its items.
+    """
+    line = (
+        b'{"uuid":"E1","timestamp":"2024-05-01T10:00:00Z","actor_uuid":"A",'
+        b'"action":"export","object_type":"vault","items":[{"uuid":"I1"},{"uuid":"I2"}]}'
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "in.ndjson"
+        path.write_bytes(line + b"\n")
+        out, errors = Path(folder) / "out", Path(folder) / "errors"
+        argv = ["convert", str(path), "-o", str(out), "--errors", str(errors), "--quiet"]
+        assert main(argv, stderr=io.StringIO()) == 0
+        (document,) = _lines(out)
+        assert orjson.loads(document)["event"]["id"] == "E1"
+        assert _lines(errors) == []
