@@ -23,11 +23,7 @@ REASONS = frozenset(
 )
 # Cases that still fail because of an open bug (strategies.BUGS); strict xfail, so the
 # owner's fix shows up as XPASS and the entry must then be deleted.
-KNOWN_BUGS = {
-    "timestamp_fullwidth_digits": "non-ascii-digits",
-    "timestamp_arabic_indic_fraction": "non-ascii-digits",
-    "timestamp_offset_minutes_99": "offset-minutes",
-}
+KNOWN_BUGS: dict[str, str] = {}
 # Where the problem is, for the reasons tied to one field or to the record as a whole.
 PATHS = {"bad_timestamp": "$.timestamp", "missing_timestamp": "$.timestamp", "not_an_object": "$"}
 

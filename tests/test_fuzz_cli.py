@@ -456,11 +456,6 @@ def test_items_nested_past_orjson_write_limit(line: bytes, keep_original: bool) 
         assert orjson.loads(error)["reason"] in REASONS
 
 
-@pytest.mark.xfail(
-    "cli-record-with-items" in BUGS,
-    strict=True,
-    reason=f"[cli-record-with-items] {BUGS.get('cli-record-with-items', ('', ''))[1]}",
-)
 def test_record_with_an_items_field_is_one_record() -> None:
     """A record that carries an extra "items" list (not a page: it has the keys of an
     audit event, no cursor) is converted as one record, as normalize() converts it,

@@ -51,6 +51,7 @@ REASONS = frozenset(
         "unknown_dataset",
         "missing_timestamp",
         "bad_timestamp",
+        "invalid_unicode",
     }
 )
 
@@ -549,7 +550,6 @@ def _clean_document(record: Any, **options: Any) -> dict[str, Any]:
     return document
 
 
-@_bug("deep-list-recursion")
 def test_bug_deep_list_recursion() -> None:
     """Lists nested 600 deep in an unknown field (valid JSON text, which the CLI reads)
     must end up in onepassword.malformed, not as internal_error.
@@ -560,7 +560,6 @@ def test_bug_deep_list_recursion() -> None:
     assert "x" in document["onepassword"]["malformed"]
 
 
-@_bug("deep-object-recursion")
 def test_bug_deep_object_recursion() -> None:
     """Objects nested 1000 deep in an unknown field (valid JSON text) end up in
     onepassword.malformed, not as internal_error.
@@ -571,7 +570,6 @@ def test_bug_deep_object_recursion() -> None:
     assert "x" in document["onepassword"]["malformed"]
 
 
-@_bug("keep-original-unserializable")
 @pytest.mark.parametrize(
     "extra",
     [2**70, orjson.loads(b'{"a":' * 300 + b"1" + b"}" * 300)],
@@ -585,7 +583,6 @@ def test_bug_keep_original_unserializable(extra: Any) -> None:
     assert document["event"]["original"]
 
 
-@_bug("huge-keyword")
 def test_bug_huge_keyword() -> None:
     """A 40,000-byte actor name lands in keyword fields mapped with ignore_above 1024:
     Elasticsearch accepts that (it skips indexing the value), so validate() must too.
@@ -593,7 +590,6 @@ def test_bug_huge_keyword() -> None:
     _clean_document({**_AUDIT, "actor_details": {"name": "x" * 40_000}})
 
 
-@_bug("huge-malformed")
 def test_bug_huge_malformed() -> None:
     """A 40,000-byte aux_id (wrong type) is kept as malformed text; the document must
     still be indexable (validate() empty) without losing the value.
@@ -602,7 +598,6 @@ def test_bug_huge_malformed() -> None:
     assert _lost_values(Dataset.audit_events, {"aux_id": "x" * 40_000}, document) == []
 
 
-@_bug("coordinate-bigint")
 def test_bug_coordinate_bigint() -> None:
     """Coordinates that are ints beyond 64 bits must not make the document
     unserializable (they belong in onepassword.malformed).
@@ -610,7 +605,6 @@ def test_bug_coordinate_bigint() -> None:
     _clean_document({**_AUDIT, "location": {"latitude": 2**70, "longitude": 2**70}})
 
 
-@_bug("non-ascii-digits")
 @pytest.mark.parametrize(
     "stamp",
     [
@@ -629,7 +623,6 @@ def test_bug_non_ascii_digits(stamp: str) -> None:
     assert result.reason == "bad_timestamp"
 
 
-@_bug("offset-minutes")
 def test_bug_offset_minutes() -> None:
     """An offset with 99 minutes is not RFC 3339: bad_timestamp, not a shifted time."""
     result = _call({**_AUDIT, "timestamp": "2024-05-01T10:00:00+00:99"})
@@ -637,7 +630,6 @@ def test_bug_offset_minutes() -> None:
     assert result.reason == "bad_timestamp"
 
 
-@_bug("declared-vendor-types")
 @pytest.mark.parametrize(
     ("dataset", "extra"),
     [
@@ -657,7 +649,6 @@ def test_bug_declared_vendor_types(dataset: Dataset, extra: dict[str, Any]) -> N
     assert _lost_values(dataset, record, document) == []
 
 
-@_bug("underscore-keys")
 def test_bug_underscore_keys() -> None:
     """An unknown key made only of underscores must not break validation."""
     record = {**_AUDIT, "_": 1, "x": {"__": 2}}
@@ -665,7 +656,6 @@ def test_bug_underscore_keys() -> None:
     assert _lost_values(Dataset.audit_events, record, document) == []
 
 
-@_bug("malformed-key-collision")
 def test_bug_malformed_key_collision() -> None:
     """``session.ip: 5`` (wrong type) and a raw key ``"session.ip": 6`` both survive."""
     record = {**_AUDIT, "session": {"ip": 5}, "session.ip": 6}
@@ -673,7 +663,6 @@ def test_bug_malformed_key_collision() -> None:
     assert _lost_values(Dataset.audit_events, record, document) == []
 
 
-@_bug("malformed-not-json")
 @pytest.mark.parametrize(
     "record",
     [
@@ -695,7 +684,6 @@ def test_bug_malformed_not_json(record: Any) -> None:
         json.loads(text)
 
 
-@_bug("lone-surrogates")
 def test_bug_lone_surrogates() -> None:
     """A dict from stdlib json.loads may hold lone surrogates ("\\ud800" escapes): the
     result must be an error or a document that validates and serializes.
@@ -709,7 +697,6 @@ def test_bug_lone_surrogates() -> None:
         orjson.dumps(result)
 
 
-@_bug("malformed-bad-keys")
 @pytest.mark.parametrize("key", ["", " x", "x "])
 def test_bug_malformed_bad_keys(key: str) -> None:
     """Unknown keys that are empty or padded are kept, and the document validates."""

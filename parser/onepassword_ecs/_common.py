@@ -401,7 +401,10 @@ def _map_location_slowly(document: dict[str, Any], raw: Any, extra: Passthrough)
         for key, value in (("latitude", latitude), ("longitude", longitude)):
             if value is None:
                 continue
-            if -_FLOAT32_MAX <= value <= _FLOAT32_MAX:  # also false for NaN
+            # A float field takes finite values within 32-bit range (NaN compares false);
+            # an integer must also fit JSON encoders' 64 bits.
+            fits_int = value.__class__ is not int or -(2**63) <= value < 2**63
+            if fits_int and -_FLOAT32_MAX <= value <= _FLOAT32_MAX:
                 extra.child("location")[key] = value
             else:
                 extra.bad(f"location.{key}", value)

@@ -54,7 +54,7 @@ _SIGNIN_KEYS = frozenset({"category", "target_user", "session_uuid"})
 _ITEM_USAGE_KEYS = frozenset({"item_uuid", "vault_uuid", "used_version"})
 
 
-def parse_dataset(value: object, path: str = "dataset") -> Dataset:
+def parse_dataset(value: object, path: str | None = None) -> Dataset:
     """Turn a dataset name (enum, short name, Elastic name or hint value) into a Dataset."""
     if isinstance(value, Dataset):
         return value

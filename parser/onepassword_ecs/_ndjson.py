@@ -262,13 +262,17 @@ def _as_payload(item: Any) -> Any:
     return orjson.dumps(item) if isinstance(item, str) else item
 
 
+_PAGE_KEYS = frozenset({"items", "cursor", "has_more"})
+
+
 def expand_unit(raw: bytes) -> Iterator[tuple[int | None, Any]]:
     """Yield ``(index, payload)`` for each record of one unit.
 
     A JSON array yields its items and an Events API page (an object whose ``items`` is
-    a list) yields its ``items``, each with its 0-based ``index``; an empty page yields
-    nothing. Anything else, valid or not, is one record: ``(None, raw)``, left for
-    ``normalize`` to parse, or to reject with the same reason codes as everywhere else.
+    a list, beside at most ``cursor`` and ``has_more``) yields its ``items``, each with
+    its 0-based ``index``; an empty page yields nothing. Anything else, valid or not, is
+    one record: ``(None, raw)``, left for ``normalize`` to parse, or to reject with the
+    same reason codes as everywhere else.
     """
     stripped = raw.strip()
     first = stripped[:1]
@@ -278,8 +282,11 @@ def expand_unit(raw: bytes) -> Iterator[tuple[int | None, Any]]:
         except orjson.JSONDecodeError:
             value = None
         if isinstance(value, dict):
+            # A page has "items" and at most the envelope keys; a record that merely
+            # carries an "items" field (the API may add one) stays a record.
             items = value.get("items")
-            value = items if isinstance(items, list) else None
+            is_page = isinstance(items, list) and value.keys() <= _PAGE_KEYS
+            value = items if is_page else None
         if isinstance(value, list):
             for index, item in enumerate(value):
                 yield index, _as_payload(item)

@@ -18,6 +18,7 @@ from ._common import ECS_VERSION
 from ._dataset import Dataset, detect_dataset
 from ._errors import NormalizationError
 from ._item_usage import map_item_usage
+from ._passthrough import json_text
 from ._signin import map_signin_attempt
 
 __all__ = ["ECS_VERSION", "normalize"]
@@ -36,12 +37,29 @@ def _decode(record: str | bytes | bytearray | memoryview) -> Any:
         raise NormalizationError("invalid_json", f"not valid JSON: {exc}") from None
 
 
+def _check_unicode(data: Any) -> None:
+    """Refuse a Python object holding lone surrogates (``json.loads`` makes them from
+    ``"\\ud800"``): no UTF-8 document can carry them, so no index could take the result.
+
+    JSON text decoded here never holds them (orjson refuses them), so only objects pay
+    for this check.
+    """
+    try:
+        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError as exc:
+        if "surrogates" in str(exc):
+            raise NormalizationError(
+                "invalid_unicode",
+                "a string holds a lone surrogate, which is not valid Unicode text",
+            ) from None
+
+
 def _original_text(record: Any, data: Mapping[str, Any]) -> str:
     if isinstance(record, str):
         return record.strip()
     if isinstance(record, bytes | bytearray | memoryview):
         return bytes(record).decode("utf-8", "replace").strip()
-    return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS).decode()
+    return json_text(data)
 
 
 def normalize(
@@ -59,12 +77,15 @@ def normalize(
     Returns a JSON-ready nested dict. The input is never modified. Raises only
     :class:`NormalizationError`, whose ``reason`` and ``path`` say what was wrong.
     """
-    if record.__class__ is bytes or record.__class__ is str or isinstance(
-        record, bytearray | memoryview
+    if (
+        record.__class__ is bytes
+        or record.__class__ is str
+        or isinstance(record, bytearray | memoryview)
     ):
         data = _decode(record)
     else:
         data = record
+        _check_unicode(data)
     if data.__class__ is not dict and isinstance(data, Mapping):
         data = dict(data)
     if data.__class__ is not dict:

@@ -12,11 +12,17 @@ that indexes anything.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 import orjson
+
+from ._errors import NormalizationError
+from ._timestamps import to_utc
 
 __all__ = ["MALFORMED", "MAX_DEPTH", "Passthrough", "json_text"]
 
@@ -27,6 +33,7 @@ MAX_DEPTH = 18
 # index.mapping.total_fields.limit is 1000 for the whole index.
 MAX_UNKNOWN_LEAVES = 200
 _INT64 = (-(2**63), 2**63 - 1)
+_FLOAT32_MAX = 3.4028234663852886e38
 
 
 class _Unindexable(Exception):
@@ -34,17 +41,70 @@ class _Unindexable(Exception):
 
 
 def json_text(value: Any) -> str:
-    """The value as compact JSON text; repr() for what JSON cannot express."""
+    """The value as compact JSON text (what ``onepassword.malformed`` and ``event.original`` keep).
+
+    orjson first; for what orjson refuses (integers beyond 64 bits, nesting past 255
+    levels) a small encoder with an explicit stack, so no depth can make it fail.
+    """
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:
-        return repr(value)
+        return _encode_without_recursion(value)
+
+
+class _Literal(str):
+    """Punctuation already written out, on the encoder's stack beside values."""
+
+
+def _encode_without_recursion(value: Any) -> str:
+    parts: list[str] = []
+    todo: list[Any] = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, _Literal):
+            parts.append(item)
+        elif isinstance(item, Mapping):
+            entries = list(item.items())
+            todo.append(_Literal("}"))
+            for index in range(len(entries) - 1, -1, -1):
+                key, entry = entries[index]
+                todo.append(entry)
+                todo.append(_Literal(json.dumps(str(key), ensure_ascii=False) + ":"))
+                if index:
+                    todo.append(_Literal(","))
+            todo.append(_Literal("{"))
+        elif isinstance(item, list | tuple):
+            todo.append(_Literal("]"))
+            for index in range(len(item) - 1, -1, -1):
+                todo.append(item[index])
+                if index:
+                    todo.append(_Literal(","))
+            todo.append(_Literal("["))
+        else:
+            parts.append(json.dumps(item, ensure_ascii=False, default=repr))
+    return "".join(parts)
+
+
+def join_path(path: str, key: object) -> str:
+    """Raw path of ``key`` under ``path``: dotted, with odd keys quoted (``a["b.c"]``).
+
+    Quoting keeps a raw key such as ``"session.ip"`` apart from the path ``session.ip``.
+    """
+    if isinstance(key, str) and _PLAIN_KEY.fullmatch(key):
+        return f"{path}.{key}" if path else key
+    quoted = json.dumps(key if isinstance(key, str) else str(key), ensure_ascii=False)
+    return f"{path}[{quoted}]"
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_@-]*[A-Za-z0-9@-][A-Za-z0-9_@-]*")
 
 
 def _valid_key(key: object) -> bool:
+    """A key Elasticsearch maps as a field: a non-empty name, no dots, no padding, not only
+    underscores, and not starting with ``@`` (kept for ``@timestamp``-like metadata)."""
     return (
         isinstance(key, str)
-        and key != ""
+        and key.strip("_") != ""
         and "." not in key
         and key == key.strip()
         and not key.startswith("@")
@@ -59,6 +119,49 @@ def _scalar_kind(value: Any) -> str:
     if isinstance(value, int | float):
         return "number"
     return "object"
+
+
+@cache
+def _declared() -> tuple[dict[str, str], frozenset[str]]:
+    """Declared ``onepassword.*`` types by raw path, and the paths that are objects.
+
+    Loaded on the first unknown value only: records of one stream may carry another
+    stream's field names (``aux_id`` in an item usage), which must still fit the type
+    the index template gives them.
+    """
+    from ._fielddefs import vendor_fields
+
+    types: dict[str, str] = {
+        name.removeprefix("onepassword."): spec.type for name, spec in vendor_fields().items()
+    }
+    objects = frozenset(prefix for name in types for prefix in _prefixes(name))
+    return types, objects
+
+
+def _prefixes(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:end]) for end in range(1, len(parts))]
+
+
+def _fits(value: Any, declared: str) -> bool:
+    """A value the declared type accepts (the validator's rules, for the types we declare)."""
+    if declared == "keyword":
+        return isinstance(value, str)
+    if declared == "long":
+        return value.__class__ is int and _INT64[0] <= value <= _INT64[1]
+    if declared == "float":
+        return value.__class__ in (int, float) and abs(value) <= _FLOAT32_MAX
+    if declared == "date":
+        if not isinstance(value, str):
+            return False
+        try:
+            to_utc(value, "")
+        except NormalizationError:
+            return False
+        return True
+    if declared == "boolean":
+        return isinstance(value, bool)
+    return isinstance(value, dict)  # flattened, object
 
 
 class Passthrough:
@@ -100,22 +203,31 @@ class Passthrough:
 
     def put(self, target: dict[str, Any], key: str, value: Any, path: str) -> None:
         """Store one unknown value at ``target[key]`` if indexable, else as malformed text."""
-        raw_path = f"{path}.{key}" if path else str(key)
+        raw_path = join_path(path, key)
         if not _valid_key(key) or (target is self.vendor and key == MALFORMED):
-            self.malformed[raw_path] = json_text(value)
+            self.bad(raw_path, value)
             return
         try:
-            cleaned = self._clean(value, raw_path.count(".") + 1)
+            cleaned = self._clean(value, raw_path.count(".") + 1, raw_path)
         except _Unindexable:
-            self.malformed[raw_path] = json_text(value)
+            self.bad(raw_path, value)
             return
         if cleaned is not None:
             target[key] = cleaned
 
-    def _clean(self, value: Any, depth: int) -> Any:
-        """Return an indexable copy of ``value`` (None when nothing is left)."""
+    def _clean(self, value: Any, depth: int, path: str) -> Any:
+        """Return an indexable copy of ``value`` (None when nothing is left).
+
+        ``path`` is the raw path, checked against the declared ``onepassword.*`` types.
+        """
         if value is None:
             return None
+        types, objects = _declared()
+        declared = types.get(path)
+        if declared is not None and not _fits(value, declared):
+            raise _Unindexable
+        if path in objects and not isinstance(value, Mapping):
+            raise _Unindexable
         if isinstance(value, str | bool):
             self._count_leaf()
             return value
@@ -132,16 +244,20 @@ class Passthrough:
         if depth > MAX_DEPTH:
             raise _Unindexable
         if isinstance(value, Mapping):
+            if declared == "flattened":
+                return value
             result: dict[str, Any] = {}
             for key, item in value.items():
                 if not _valid_key(key):
                     raise _Unindexable
-                cleaned = self._clean(item, depth + 1)
+                cleaned = self._clean(item, depth + 1, f"{path}.{key}")
                 if cleaned is not None:
                     result[key] = cleaned
             return result or None
         if isinstance(value, list):
-            items = [self._clean(item, depth) for item in value if item is not None]
+            if path in objects:
+                raise _Unindexable
+            items = [self._clean(item, depth + 1, path) for item in value if item is not None]
             items = [item for item in items if item is not None]
             if not items:
                 return None

@@ -257,7 +257,12 @@ class _Walker:
         size = _utf8_size(value)
         if size is None:
             self.report(where, "not valid Unicode text (it contains a lone surrogate)")
-        elif spec.type == "keyword" and (spec.index or spec.doc_values) and size > MAX_TERM_BYTES:
+        elif (
+            spec.type == "keyword"
+            and (spec.index or spec.doc_values)
+            and spec.ignore_above is None  # longer values are kept, not indexed
+            and size > MAX_TERM_BYTES
+        ):
             self.report(where, _too_long(size))
         if spec.allowed is not None and value not in spec.allowed:
             self.report(
@@ -375,12 +380,11 @@ class _Walker:
             self.scalar(value, where)
 
     def scalar(self, value: Any, where: str) -> None:
+        # Undeclared onepassword.* strings and flattened leaves: the shipped template maps
+        # both with ignore_above, so a long string is stored but not indexed, never refused.
         if isinstance(value, str):
-            size = _utf8_size(value)
-            if size is None:
+            if _utf8_size(value) is None:
                 self.report(where, "not valid Unicode text (it contains a lone surrogate)")
-            elif size > MAX_TERM_BYTES:
-                self.report(where, _too_long(size))
         elif _is_int(value):
             if not _LONG_RANGE[0] <= value <= _LONG_RANGE[1]:
                 self.report(where, f"{value} is outside the signed 64-bit range of long")
