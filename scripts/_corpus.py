@@ -436,13 +436,23 @@ class Corpus:
 
         This is how the large (1 GB) input is made: drawing every record afresh costs
         more than the conversion being measured, while a plain repeat would be
-        unrealistic (duplicate event ids). Only the top-level ``uuid`` and ``timestamp``
-        change; everything else keeps the template's realistic distribution.
+        unrealistic (duplicate event ids). The top-level ``uuid`` and ``timestamp`` change,
+        and so does the client or session address, drawn from the whole address pool:
+        without that, the file would hold no more distinct client objects than the
+        templates do, and any per-client memo in the mapper would look smaller than it
+        gets on a large real export (where addresses keep changing over the months).
         """
         dumps = orjson.dumps
+        choice, ips = self.rng.choice, self.ips
         while True:
             for template in templates:
                 record = dict(template)
                 record["uuid"] = self.uuid()
                 record["timestamp"] = self.timestamp(self._tick())
+                client = record.get("client")
+                if client is not None and "ip_address" in client:
+                    record["client"] = {**client, "ip_address": choice(ips)}
+                session = record.get("session")
+                if session is not None and "ip" in session:
+                    record["session"] = {**session, "ip": choice(ips)}
                 yield dumps(record)
