@@ -13,6 +13,7 @@ slow, careful handling (wrong types, unknown keys) only runs when a record needs
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from ._errors import NormalizationError
@@ -39,15 +40,13 @@ ECS_VERSION = "9.4.0"
 
 _Pairs = tuple[tuple[str, str], ...]
 _PersonParts = tuple[_Pairs, _Pairs, tuple[str, ...]]
-_ClientParts = tuple[str | None, bool, _Pairs, _Pairs]
 
 # Memos of sub-objects that repeat across records (people, clients, places), keyed on the
 # raw object's exact content. A memo is cleared when it reaches _MEMO_LIMIT entries, so
 # memory stays bounded whatever the stream.
-_MEMO_LIMIT = 50_000
+_MEMO_LIMIT = 10_000
 _UNSEEN: Any = object()
 _PEOPLE: dict[tuple[Any, ...], _PersonParts | None] = {}
-_CLIENTS: dict[tuple[Any, ...], _ClientParts | None] = {}
 _PLACES: dict[tuple[Any, ...], _Pairs | None] = {}
 
 
@@ -440,26 +439,24 @@ def map_client(
     """The ``client`` object of item usages and sign-ins.
 
     ``ip_address`` (or ``ip``, seen in some published samples) → client/source address;
-    ``os_*`` → ``host.os.*``; app and platform → ``onepassword.client.*``. Memoized on
-    the object's content: a user's client and address repeat across their records.
+    ``os_*`` → ``host.os.*``; app and platform → ``onepassword.client.*``. The software
+    part is cached: a few dozen app and OS versions cover a whole account. The address is
+    not part of that key (thousands of them would make the cache a memory cost).
     """
-    if raw.__class__ is dict:
+    if raw.__class__ is dict and raw.keys() <= _CLIENT_KEYS:
+        get = raw.get
+        address = get("ip_address")
         try:
-            key = tuple(raw.items())
-            parts = _CLIENTS.get(key, _UNSEEN)
-            if parts is _UNSEEN:
-                parts = _remember(_CLIENTS, key, _client_parts(raw))
-        except TypeError:
-            parts = None
-        if parts is not None:
-            address, valid, host_os, vendor = parts
+            software = _software(
+                get("os_name"), get("os_version"), get("app_name"), get("app_version"),
+                get("platform_name"), get("platform_version"),
+            )  # fmt: skip
+        except TypeError:  # an unhashable value: the careful path reports it
+            software = None
+        if software is not None and (address is None or address.__class__ is str):
+            host_os, vendor = software
             if address:
-                if valid:
-                    document["client"] = {"address": address, "ip": address}
-                    document["source"] = {"address": address, "ip": address}
-                    ips[address] = None
-                else:
-                    document["client"] = {"address": address}
+                map_network(document, address, ips)
             if host_os:
                 document["host"] = {"os": dict(host_os)}
             if vendor:
@@ -468,22 +465,26 @@ def map_client(
     _map_client_slowly(document, raw, extra, ips)
 
 
-def _client_parts(raw: dict[str, Any]) -> _ClientParts | None:
-    """(address, address is an IP, host.os pairs, vendor pairs) of a clean client, else None."""
-    if not raw.keys() <= _CLIENT_KEYS:
+@lru_cache(maxsize=4096)
+def _software(
+    os_name: Any,
+    os_version: Any,
+    app_name: Any,
+    app_version: Any,
+    platform_name: Any,
+    platform_version: Any,
+) -> tuple[_Pairs, _Pairs] | None:
+    """(host.os pairs, onepassword.client pairs) when every value is a string or absent."""
+    values = (os_name, os_version, app_name, app_version, platform_name, platform_version)
+    if any(value is not None and value.__class__ is not str for value in values):
         return None
-    for value in raw.values():
-        if value is not None and value.__class__ is not str:
-            return None
-    values: dict[str, str] = {key: value for key, value in raw.items() if value}
-    address = values.get("ip_address")
     host_os = tuple(
-        (name, values[key])
-        for name, key in (("name", "os_name"), ("version", "os_version"))
-        if key in values
+        (name, value) for name, value in (("name", os_name), ("version", os_version)) if value
     )
-    vendor = tuple((key, values[key]) for key in _CLIENT_VENDOR_KEYS if key in values)
-    return address, bool(address and valid_ip(address)), host_os, vendor
+    vendor = tuple(
+        (key, value) for key, value in zip(_CLIENT_VENDOR_KEYS, values[2:], strict=True) if value
+    )
+    return host_os, vendor
 
 
 def _map_client_slowly(

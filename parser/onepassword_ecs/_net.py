@@ -8,7 +8,7 @@ from functools import lru_cache
 __all__ = ["valid_ip"]
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def valid_ip(text: str) -> bool:
     """True when ``text`` is an IPv4 or IPv6 literal an Elasticsearch ``ip`` field accepts.
 
