@@ -99,3 +99,24 @@ def test_table_rejects_a_forbidden_ecs_pairing(monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.undo()
         tables_module.tables.cache_clear()
         tables_module.tables()
+
+
+def test_table_rejects_an_unknown_message_placeholder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A template naming a placeholder the mapper does not fill fails at load time."""
+    real = tables_module.load_table
+
+    def broken(filename: str) -> dict[str, object]:
+        data = real(filename)
+        if filename == "signin.toml":
+            data["categories"]["success"]["message"] = "{user} signed in from {city}"  # type: ignore[index]
+        return data
+
+    monkeypatch.setattr(tables_module, "load_table", broken)
+    tables_module.tables.cache_clear()
+    try:
+        with pytest.raises(MappingTableError, match=r"signin.toml: success: .*\{city\}"):
+            tables_module.tables()
+    finally:
+        monkeypatch.undo()
+        tables_module.tables.cache_clear()
+        tables_module.tables()

@@ -64,7 +64,7 @@ _SESSION_KEYS = frozenset({"uuid", "login_time", "device_uuid", "ip"})
 _VENDOR_STRINGS = ("object_type", "object_uuid", "aux_uuid", "aux_info")
 # The v2 (MSP) fields, kept as sent under onepassword.*.
 _V2_STRINGS = ("actor_type", "actor_account_uuid", "account_uuid")
-_PATCH_COUNTS = re.compile(r"\d+(?:,\d+)*")
+_PATCH_COUNTS = re.compile(r"[0-9]+(?:,[0-9]+)*")
 _PATCH_LABELS = ("created", "edited", "deleted")
 
 _UNKNOWN_OBJECT = AuditObjectType(

@@ -8,6 +8,7 @@ per-record code can index without further checks.
 
 from __future__ import annotations
 
+import string
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -186,6 +187,31 @@ def _parse(model: type[_Model], filename: str) -> _Model:
         raise MappingTableError(f"mappings/{filename}: {problems}") from exc
 
 
+# The placeholders each kind of message template may use (the mappers fill exactly these).
+AUDIT_PLACEHOLDERS = frozenset(
+    {"actor", "target", "object", "role", "counts", "aux_info", "aux_uuid", "action"}
+)
+SIGNIN_PLACEHOLDERS = frozenset({"user", "reason"})
+ITEM_USAGE_PLACEHOLDERS = frozenset({"user", "item", "vault", "action"})
+
+
+def _check_template(filename: str, key: str, template: str, allowed: frozenset[str]) -> None:
+    """Refuse a message template that names an unknown placeholder or is not a template,
+    so a typo fails when the tables load instead of on every record."""
+    try:
+        fields = [
+            field for _, field, _, _ in string.Formatter().parse(template) if field is not None
+        ]
+    except ValueError as exc:
+        raise MappingTableError(f"mappings/{filename}: {key}: message: {exc}") from None
+    for field in fields:
+        if field not in allowed:
+            raise MappingTableError(
+                f"mappings/{filename}: {key}: message uses {{{field}}}; "
+                f"the placeholders are {', '.join(sorted(allowed))}"
+            )
+
+
 def _check_category_pairs(filename: str, key: str, category: str, types: list[str]) -> None:
     allowed = CATEGORY_TYPES[category]
     for value in types:
@@ -230,6 +256,7 @@ def tables() -> Tables:
                 override.message or base.message,
             )
         for action in (base, *(overrides[(code, o)] for o in row.on)):
+            _check_template("audit_actions.toml", code, action.message, AUDIT_PLACEHOLDERS)
             if action.category is not None:
                 _check_category_pairs(
                     "audit_actions.toml", code, action.category, [action.activity]
@@ -239,6 +266,11 @@ def tables() -> Tables:
     }
     for code, item_action in item_usage_actions.items():
         _check_category_pairs("item_usage_actions.toml", code, "file", [item_action.activity])
+        _check_template(
+            "item_usage_actions.toml", code, item_action.message, ITEM_USAGE_PLACEHOLDERS
+        )
+    for code, category in signin_file.categories.items():
+        _check_template("signin.toml", code, category.message, SIGNIN_PLACEHOLDERS)
     return Tables(
         object_types=object_types,
         actions=actions,
