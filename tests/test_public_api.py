@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
+from typing import Any
 
 import pytest
 
@@ -55,68 +57,57 @@ def test_package_ships_types_and_tables() -> None:
     } <= names
 
 
+def _load_changed_tables(
+    monkeypatch: pytest.MonkeyPatch, filename: str, change: Callable[[Any], None]
+) -> None:
+    """Load the tables with ``change`` applied to one file's data, then restore them."""
+    real = tables_module.load_table
+
+    def changed(name: str) -> dict[str, Any]:
+        data = real(name)
+        if name == filename:
+            change(data)
+        return data
+
+    monkeypatch.setattr(tables_module, "load_table", changed)
+    tables_module.tables.cache_clear()
+    try:
+        tables_module.tables()
+    finally:
+        monkeypatch.undo()
+        tables_module.tables.cache_clear()
+        tables_module.tables()
+
+
 def test_malformed_table_fails_at_load_naming_file_and_entry(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A typo in a mapping table is reported when tables load, not mid-stream."""
-    real = tables_module.load_table
 
-    def broken(filename: str) -> dict[str, object]:
-        data = real(filename)
-        if filename == "audit_actions.toml":
-            data["actions"]["join"]["type"] = "explode"  # type: ignore[index]
-        return data
+    def typo(data: Any) -> None:
+        data["actions"]["join"]["type"] = "explode"
 
-    monkeypatch.setattr(tables_module, "load_table", broken)
-    tables_module.tables.cache_clear()
-    try:
-        with pytest.raises(MappingTableError) as caught:
-            tables_module.tables()
-        assert "audit_actions.toml" in str(caught.value)
-        assert "join" in str(caught.value)
-    finally:
-        monkeypatch.undo()
-        tables_module.tables.cache_clear()
-        tables_module.tables()
+    with pytest.raises(MappingTableError) as caught:
+        _load_changed_tables(monkeypatch, "audit_actions.toml", typo)
+    assert "audit_actions.toml" in str(caught.value)
+    assert "join" in str(caught.value)
 
 
 def test_table_rejects_a_forbidden_ecs_pairing(monkeypatch: pytest.MonkeyPatch) -> None:
     """A category override whose activity ECS does not allow (iam + access) is refused."""
-    real = tables_module.load_table
 
-    def broken(filename: str) -> dict[str, object]:
-        data = real(filename)
-        if filename == "audit_actions.toml":
-            data["actions"]["view"]["category"] = "iam"  # type: ignore[index]
-        return data
+    def iam_view(data: Any) -> None:
+        data["actions"]["view"]["category"] = "iam"
 
-    monkeypatch.setattr(tables_module, "load_table", broken)
-    tables_module.tables.cache_clear()
-    try:
-        with pytest.raises(MappingTableError, match="view"):
-            tables_module.tables()
-    finally:
-        monkeypatch.undo()
-        tables_module.tables.cache_clear()
-        tables_module.tables()
+    with pytest.raises(MappingTableError, match="view"):
+        _load_changed_tables(monkeypatch, "audit_actions.toml", iam_view)
 
 
 def test_table_rejects_an_unknown_message_placeholder(monkeypatch: pytest.MonkeyPatch) -> None:
     """A template naming a placeholder the mapper does not fill fails at load time."""
-    real = tables_module.load_table
 
-    def broken(filename: str) -> dict[str, object]:
-        data = real(filename)
-        if filename == "signin.toml":
-            data["categories"]["success"]["message"] = "{user} signed in from {city}"  # type: ignore[index]
-        return data
+    def city(data: Any) -> None:
+        data["categories"]["success"]["message"] = "{user} signed in from {city}"
 
-    monkeypatch.setattr(tables_module, "load_table", broken)
-    tables_module.tables.cache_clear()
-    try:
-        with pytest.raises(MappingTableError, match=r"signin.toml: success: .*\{city\}"):
-            tables_module.tables()
-    finally:
-        monkeypatch.undo()
-        tables_module.tables.cache_clear()
-        tables_module.tables()
+    with pytest.raises(MappingTableError, match=r"signin.toml: success: .*\{city\}"):
+        _load_changed_tables(monkeypatch, "signin.toml", city)
