@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from onepassword_ecs import validate
 from onepassword_ecs._cli import main
-from strategies import BUGS, is_open, json_scalars, records, scaled, timestamps
+from strategies import is_open, json_scalars, records, scaled, timestamps
 
 # Records can be large: Hypothesis warns when printing a failing example, and the
 # project turns warnings into errors, which would hide the real failure.
