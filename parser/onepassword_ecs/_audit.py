@@ -27,6 +27,7 @@ from ._common import (
     map_person,
     new_document,
     string_or_none,
+    vendor_strings,
 )
 from ._passthrough import Passthrough
 from ._tables import CATEGORY_TYPES, AuditAction, AuditObjectType, tables
@@ -160,22 +161,8 @@ def map_audit_event(record: dict[str, Any]) -> dict[str, Any]:
     if action:
         event["action"] = action
 
-    strings: list[str | None] = []
-    for key in _VENDOR_STRINGS:
-        value = get(key)
-        if value.__class__ is not str:
-            value = string_or_none(value, key, extra)
-        if value:
-            vendor[key] = value
-        strings.append(value or None)
-    object_type, object_uuid, aux_uuid, aux_info = strings
-    for key in _V2_STRINGS:
-        value = get(key)
-        if value is not None:
-            if value.__class__ is not str:
-                value = string_or_none(value, key, extra)
-            if value:
-                vendor[key] = value
+    object_type, object_uuid, aux_uuid, aux_info = vendor_strings(record, _VENDOR_STRINGS, extra)
+    vendor_strings(record, _V2_STRINGS, extra)
     aux_id = get("aux_id")
     if aux_id is not None:
         if aux_id.__class__ is int and _INT64_MIN <= aux_id <= _INT64_MAX:

@@ -34,6 +34,7 @@ __all__ = [
     "map_person",
     "new_document",
     "string_or_none",
+    "vendor_strings",
 ]
 
 ECS_VERSION = "9.4.0"
@@ -86,6 +87,27 @@ def string_or_none(value: Any, path: str, extra: Passthrough) -> str | None:
     if value is not None:
         extra.bad(path, value)
     return None
+
+
+def vendor_strings(
+    record: dict[str, Any], keys: tuple[str, ...], extra: Passthrough
+) -> list[str | None]:
+    """Copy the string fields ``keys`` of ``record`` to ``onepassword.*`` as sent.
+
+    Returns their values (None when absent, empty or not a string; a non-string is kept
+    as malformed), so the caller can also place them in ECS fields or messages.
+    """
+    get = record.get
+    vendor = extra.vendor
+    values: list[str | None] = []
+    for key in keys:
+        value = get(key)
+        if value.__class__ is not str:
+            value = string_or_none(value, key, extra)
+        if value:
+            vendor[key] = value
+        values.append(value or None)
+    return values
 
 
 def new_document(

@@ -14,6 +14,7 @@ from ._common import (
     map_client_side,
     new_document,
     string_or_none,
+    vendor_strings,
 )
 from ._passthrough import Passthrough
 from ._tables import ItemUsageAction, tables
@@ -28,6 +29,8 @@ _KNOWN = frozenset(
         "client", "location", "account_uuid",
     }
 )  # fmt: skip
+# Raw strings kept under onepassword.* as sent (vault and item also name the message).
+_VENDOR_STRINGS = ("vault_uuid", "item_uuid", "account_uuid")
 _UNKNOWN_ACTION = ItemUsageAction(
     activity="access", message="{user} used item {item} from vault {vault} ({action})"
 )
@@ -53,22 +56,7 @@ def map_item_usage(record: dict[str, Any]) -> dict[str, Any]:
     if action:
         event["action"] = action
 
-    vault = get("vault_uuid")
-    if vault.__class__ is not str:
-        vault = string_or_none(vault, "vault_uuid", extra)
-    if vault:
-        vendor["vault_uuid"] = vault
-    item = get("item_uuid")
-    if item.__class__ is not str:
-        item = string_or_none(item, "item_uuid", extra)
-    if item:
-        vendor["item_uuid"] = item
-    account = get("account_uuid")
-    if account is not None:
-        if account.__class__ is not str:
-            account = string_or_none(account, "account_uuid", extra)
-        if account:
-            vendor["account_uuid"] = account
+    vault, item, _account = vendor_strings(record, _VENDOR_STRINGS, extra)
     used_version = get("used_version")
     if used_version is not None:
         if used_version.__class__ is int and 0 <= used_version <= _INT64_MAX:

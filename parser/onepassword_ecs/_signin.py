@@ -17,6 +17,7 @@ from ._common import (
     map_client_side,
     new_document,
     string_or_none,
+    vendor_strings,
 )
 from ._passthrough import Passthrough
 from ._tables import SigninCategory, tables
@@ -31,6 +32,8 @@ _KNOWN = frozenset(
     }
 )  # fmt: skip
 _DETAILS_KEYS = frozenset({"value"})
+# Raw strings kept under onepassword.* as sent (type is also read for event.reason).
+_VENDOR_STRINGS = ("session_uuid", "type", "country", "account_uuid")
 _FAILED = SigninCategory(outcome="failure", message="{user} failed to sign in: {reason}")
 _NO_CATEGORY = SigninCategory(
     outcome="unknown", message="{user} attempted to sign in (result not reported): {reason}"
@@ -75,13 +78,7 @@ def map_signin_attempt(record: dict[str, Any]) -> dict[str, Any]:
         rule = _NO_CATEGORY
     event["outcome"] = rule.outcome
 
-    for key in ("session_uuid", "type", "country", "account_uuid"):
-        value = get(key)
-        if value.__class__ is not str:
-            value = string_or_none(value, key, extra)
-        if value:
-            vendor[key] = value
-    sign_in_type = vendor.get("type")
+    sign_in_type = vendor_strings(record, _VENDOR_STRINGS, extra)[1]
 
     details = get("details")
     detail_value: str | None = None
