@@ -148,7 +148,7 @@ def machine() -> dict[str, Any]:
     package = Path(onepassword_ecs.__file__).resolve().parent
     digest = hashlib.sha256()
     tables = Path(importlib.import_module("onepassword_ecs.mappings").__path__[0])
-    sources = sorted(package.glob("*.py")) + sorted(package.glob("*.json"))
+    sources = sorted(package.rglob("*.py")) + sorted(package.rglob("*.json"))
     sources += sorted(tables.glob("*.toml"))
     for source in sources:
         digest.update(source.read_bytes())

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build ``parser/onepassword_ecs/_ecs_fields.json`` from the pinned ECS flat file.
+"""Build ``parser/onepassword_ecs/ecs/_ecs_fields.json`` from the pinned ECS flat file.
 
 Why this exists: the validator and the index template need to know, for every
 ECS field, its Elasticsearch type and a few mapping facts. The authoritative
@@ -61,7 +61,7 @@ PINNED_SHA256 = "f2c78b7c68503d42f5713ebea63fbfafbbeb7056f0d3ec7208c9cc2202ba7d8
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO_ROOT.parent / "shared" / "ecs" / "ecs_flat.yml"
-OUTPUT = REPO_ROOT / "parser" / "onepassword_ecs" / "_ecs_fields.json"
+OUTPUT = REPO_ROOT / "parser" / "onepassword_ecs" / "ecs" / "_ecs_fields.json"
 
 # Elasticsearch field types the validator and the template know how to handle.
 # A new type in a future ECS must be taught to both before the table can be built.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from onepassword_ecs._cli import main
+from onepassword_ecs.cli import main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

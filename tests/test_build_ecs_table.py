@@ -107,7 +107,7 @@ def test_render_is_sorted_one_field_per_line(script: ModuleType) -> None:
 
 
 def test_committed_table_is_in_canonical_form(script: ModuleType) -> None:
-    committed = resources.files("onepassword_ecs").joinpath("_ecs_fields.json").read_text()
+    committed = resources.files("onepassword_ecs.ecs").joinpath("_ecs_fields.json").read_text()
     assert script.render(json.loads(committed)) == committed
 
 

@@ -19,8 +19,8 @@ from typing import Any
 import orjson
 import pytest
 
-from onepassword_ecs import _convert
-from onepassword_ecs._cli import main
+from onepassword_ecs.cli import main
+from onepassword_ecs.stream import _convert, _source
 
 SIGNIN: dict[str, Any] = {
     "uuid": "SIGNIN1",
@@ -326,7 +326,7 @@ def test_bad_gzip_is_exit_2_and_leaves_no_output_file(tmp_path: Path) -> None:
 def test_bad_gzip_on_stdout_keeps_what_was_converted_before_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_convert, "CHUNK_LINES", 10)
+    monkeypatch.setattr(_source, "CHUNK_LINES", 10)
     records = b"".join(line(record(SIGNIN, f"R{n}", country=f"{n:06d}")) for n in range(3000))
     compressed = gzip.compress(records)
     status, out, err = run(["convert"], compressed[: len(compressed) // 2])
@@ -389,7 +389,7 @@ class InterruptingStdin(io.RawIOBase):
 def test_interrupt_with_output_file_writes_nothing_and_reports(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_convert, "CHUNK_LINES", 10)
+    monkeypatch.setattr(_source, "CHUNK_LINES", 10)
     target = tmp_path / "ecs.ndjson"
     err = io.StringIO()
     stdin = io.BufferedReader(InterruptingStdin(line(SIGNIN) * 35))
@@ -400,7 +400,7 @@ def test_interrupt_with_output_file_writes_nothing_and_reports(
 
 
 def test_interrupt_on_stdout_keeps_what_was_written(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_convert, "CHUNK_LINES", 10)
+    monkeypatch.setattr(_source, "CHUNK_LINES", 10)
     out = io.BytesIO()
     err = io.StringIO()
     stdin = io.BufferedReader(InterruptingStdin(line(SIGNIN) * 35))
@@ -420,7 +420,7 @@ def test_workers_give_byte_identical_output_and_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Small chunks, so ordering across many chunks and workers is really exercised.
-    monkeypatch.setattr(_convert, "CHUNK_LINES", 7)
+    monkeypatch.setattr(_source, "CHUNK_LINES", 7)
     pieces = []
     for n in range(120):
         pieces.append(line(record((SIGNIN, ITEM_USAGE, AUDIT)[n % 3], f"R{n}")))

@@ -10,13 +10,13 @@ from __future__ import annotations
 import pytest
 
 from onepassword_ecs import MappingTableError
-from onepassword_ecs._ecs_table import ecs_table
-from onepassword_ecs._fielddefs import (
+from onepassword_ecs.ecs._fielddefs import (
     emitted_fields,
     parse_emitted_fields,
     parse_vendor_fields,
     vendor_fields,
 )
+from onepassword_ecs.ecs._table import ecs_table
 
 PINNED_SHA256 = "f2c78b7c68503d42f5713ebea63fbfafbbeb7056f0d3ec7208c9cc2202ba7d8f"
 PINNED_COMMIT = "354fd8d0ca99faa15405d1ea1d3bb396724d3e5a"

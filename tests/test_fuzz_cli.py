@@ -30,7 +30,7 @@ from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 from onepassword_ecs import validate
-from onepassword_ecs._cli import main
+from onepassword_ecs.cli import main
 from strategies import is_open, json_scalars, records, scaled, timestamps
 
 # Records can be large: Hypothesis warns when printing a failing example, and the

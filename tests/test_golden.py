@@ -15,11 +15,11 @@ import orjson
 import pytest
 
 from onepassword_ecs import validate
-from onepassword_ecs._ecs_table import ecs_table
-from onepassword_ecs._fielddefs import vendor_fields
-from onepassword_ecs._golden import check_case, discover_cases, format_diff
-from onepassword_ecs._tables import tables
-from onepassword_ecs._template import index_template
+from onepassword_ecs.ecs._fielddefs import vendor_fields
+from onepassword_ecs.ecs._table import ecs_table
+from onepassword_ecs.ecs._template import index_template
+from onepassword_ecs.golden._cases import check_case, discover_cases, format_diff
+from onepassword_ecs.mapping._tables import tables
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CASES = discover_cases([FIXTURES])

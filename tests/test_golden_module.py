@@ -12,8 +12,8 @@ import orjson
 import pytest
 
 from onepassword_ecs import normalize
-from onepassword_ecs._cli import main
-from onepassword_ecs._golden import (
+from onepassword_ecs.cli import main
+from onepassword_ecs.golden._cases import (
     MISSING,
     FieldDiff,
     GoldenCase,

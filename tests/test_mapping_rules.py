@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from onepassword_ecs import Dataset, NormalizationError, detect_dataset, normalize
-from onepassword_ecs._tables import CATEGORY_TYPES, tables
+from onepassword_ecs.mapping._tables import CATEGORY_TYPES, tables
 from records import ALICE, BOB, CLIENT, audit, item_usage, signin
 
 

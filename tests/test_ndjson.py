@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from onepassword_ecs._ndjson import (
+from onepassword_ecs.stream._reader import (
     InputError,
     expand_unit,
     input_text,

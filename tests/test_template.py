@@ -7,9 +7,9 @@ from typing import Any
 import orjson
 import pytest
 
-from onepassword_ecs._ecs_table import ecs_table
-from onepassword_ecs._fielddefs import emitted_fields, vendor_fields
-from onepassword_ecs._template import index_template
+from onepassword_ecs.ecs._fielddefs import emitted_fields, vendor_fields
+from onepassword_ecs.ecs._table import ecs_table
+from onepassword_ecs.ecs._template import index_template
 
 
 def mapping_at(template: dict[str, Any], dotted: str) -> dict[str, Any]:

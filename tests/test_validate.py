@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from onepassword_ecs import Problem, validate
-from onepassword_ecs._validate import MAX_DEPTH, MAX_TERM_BYTES
+from onepassword_ecs.ecs._validate import MAX_DEPTH, MAX_TERM_BYTES
 
 
 def clean_doc() -> dict[str, Any]:
@@ -551,7 +551,7 @@ def test_problem_is_frozen_and_readable() -> None:
 def test_field_table_is_not_loaded_at_import() -> None:
     code = (
         "import onepassword_ecs\n"
-        "from onepassword_ecs._ecs_table import ecs_table\n"
+        "from onepassword_ecs.ecs._table import ecs_table\n"
         "assert ecs_table.cache_info().currsize == 0, 'loaded at import'\n"
         "onepassword_ecs.validate({})\n"
         "assert ecs_table.cache_info().currsize == 1, 'not loaded on first use'\n"

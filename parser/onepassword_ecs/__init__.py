@@ -1,6 +1,9 @@
 """onepassword_ecs: 1Password Events API records → Elastic Common Schema 9.4.0 documents.
 
-The public surface is what ``__all__`` lists; every other module is private.
+The public surface is what ``__all__`` lists. Behind it the package is divided into
+rooms by concern (``mapping``, ``ecs``, ``stream``, ``golden``, ``cli``), each a
+sub-package whose own ``__all__`` says what the other rooms may use; the modules inside
+a room are private. ``docs/architecture.md`` draws the map.
 
 >>> from onepassword_ecs import normalize
 >>> doc = normalize('{"uuid": "X", "timestamp": "2024-01-02T03:04:05Z", "category": "success"}')
@@ -10,11 +13,9 @@ The public surface is what ``__all__`` lists; every other module is private.
 
 from __future__ import annotations
 
-from ._dataset import Dataset, detect_dataset
 from ._errors import MappingTableError, NormalizationError, OnePasswordEcsError
-from ._normalize import ECS_VERSION, normalize
-from ._template import index_template
-from ._validate import Problem, validate
+from .ecs import Problem, index_template, validate
+from .mapping import ECS_VERSION, Dataset, detect_dataset, normalize
 
 __version__ = "0.1.0"
 

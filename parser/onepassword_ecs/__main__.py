@@ -9,6 +9,6 @@ from __future__ import annotations
 if __name__ == "__main__":
     import sys
 
-    from ._cli import main
+    from .cli import main
 
     sys.exit(main())

@@ -21,8 +21,8 @@ from typing import Any, Final
 
 import orjson
 
-from ._errors import NormalizationError
-from ._normalize import normalize
+from .._errors import NormalizationError
+from ..mapping import normalize
 
 __all__ = [
     "MISSING",
@@ -62,7 +62,7 @@ MISSING: Final = _Missing()
 
 def default_fixtures_dir() -> Path | None:
     """The repository's ``fixtures/`` folder, when running from a source checkout."""
-    candidate = Path(__file__).resolve().parents[2] / "fixtures"
+    candidate = Path(__file__).resolve().parents[3] / "fixtures"
     return candidate if candidate.is_dir() else None
 
 

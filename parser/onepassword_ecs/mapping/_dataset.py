@@ -6,7 +6,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from ._errors import NormalizationError
+from .._errors import NormalizationError
 
 __all__ = ["Dataset", "detect_dataset"]
 

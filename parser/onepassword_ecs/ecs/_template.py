@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._ecs_table import EcsField, ecs_table
 from ._fielddefs import VENDOR_ROOT, emitted_fields, vendor_fields
+from ._table import EcsField, ecs_table
 
 __all__ = ["FLAVORS", "PRIORITY", "index_template"]
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from dateutil.parser import isoparser
 
-from ._errors import NormalizationError
+from .._errors import NormalizationError
 
 __all__ = ["to_utc"]
 

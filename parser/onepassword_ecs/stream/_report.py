@@ -59,6 +59,23 @@ class Progress:
             self._next = 0.0
 
 
+def _sink_lines(tally: Tally) -> list[str]:
+    """One line per sink, when there is more to say than "everything written".
+
+    A lone file or standard-output sink that took every document adds nothing to the
+    first line; a store that found duplicates, or any second sink, gets its own line.
+    """
+    sinks = tally.sinks
+    plain = len(sinks) <= 1 and all(s.duplicates == 0 and s.rejected == 0 for s in sinks.values())
+    if plain:
+        return []
+    return [
+        f"  sink {name}: {s.written:,} written, {s.duplicates:,} duplicates, "
+        f"{s.rejected:,} rejected"
+        for name, s in sinks.items()
+    ]
+
+
 def format_summary(tally: Tally, *, interrupted: bool = False) -> str:
     """The end-of-run report: counts, rejections by reason, documents per dataset, speed."""
     elapsed = tally.elapsed()
@@ -77,5 +94,6 @@ def format_summary(tally: Tally, *, interrupted: bool = False) -> str:
             for name, count in sorted(tally.datasets.items())
         )
         lines.append(f"  written by dataset: {names}")
+    lines.extend(_sink_lines(tally))
     lines.append(f"  {elapsed:.2f} s, {_rate(tally.read, elapsed):,.0f} records/s")
     return "\n".join(lines) + "\n"

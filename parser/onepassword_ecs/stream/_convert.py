@@ -17,33 +17,36 @@ import multiprocessing
 import signal
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import ExitStack, closing
+from contextlib import closing
 from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
-from ._dataset import Dataset
-from ._errors import NormalizationError
-from ._ndjson import InputError, Unit, expand_unit, input_text, iter_units, open_input
-from ._normalize import normalize
+from .._errors import NormalizationError
+from ..mapping import Dataset, normalize
+from ._reader import InputError, Unit, expand_unit, input_text
+from ._sink import Batch, Sink, SinkResult
+from ._source import Chunk, Source
+from ._stage import STAGE_ERROR, Stage, apply_stages
 
 __all__ = [
+    "INTERNAL_ERROR",
     "ChunkResult",
+    "SinkTally",
     "Tally",
     "Task",
     "convert",
     "convert_chunk",
-    "iter_chunks",
+    "deliver",
     "iter_tasks",
     "ordered_map",
+    "sink_error_lines",
 ]
 
-CHUNK_LINES = 2000
-CHUNK_BYTES = 1 << 20
 INTERNAL_ERROR = "internal_error"
 """Reason reported when ``normalize`` fails with something other than NormalizationError.
 
@@ -58,10 +61,11 @@ _SORT = orjson.OPT_SORT_KEYS
 class Task:
     """One chunk of work, as sent to a worker: picklable and self-contained."""
 
-    source: str
+    origin: Mapping[str, str]
     units: list[Unit]
     dataset: Dataset | None = None
     keep_original: bool = False
+    stages: tuple[Stage, ...] = ()
 
 
 @dataclass
@@ -77,13 +81,32 @@ class ChunkResult:
 
 
 @dataclass
+class SinkTally:
+    """What one sink made of the documents it was given."""
+
+    written: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+    def add(self, result: SinkResult) -> None:
+        self.written += result.accepted
+        self.duplicates += result.duplicates
+        self.rejected += len(result.rejected)
+
+
+@dataclass
 class Tally:
-    """Running totals for a whole run, updated as chunk results are written."""
+    """Running totals for a whole run, updated as chunk results are delivered.
+
+    ``written`` counts documents produced and handed to the sinks; ``sinks`` says what
+    each sink made of them (written, already present, refused).
+    """
 
     read: int = 0
     written: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     datasets: Counter[str] = field(default_factory=Counter)
+    sinks: dict[str, SinkTally] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -96,12 +119,20 @@ class Tally:
         self.rejected.update(result.rejected)
         self.datasets.update(result.datasets)
 
+    def sink(self, name: str) -> SinkTally:
+        return self.sinks.setdefault(name, SinkTally())
+
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
 
 def _error_line(
-    exc: Exception, source: str, number: int, index: int | None, payload: Any, raw: bytes
+    exc: Exception,
+    origin: Mapping[str, str],
+    number: int,
+    index: int | None,
+    payload: Any,
+    raw: bytes,
 ) -> bytes:
     if isinstance(exc, NormalizationError):
         reason, message, path = exc.reason, exc.detail, exc.path
@@ -110,7 +141,7 @@ def _error_line(
     entry: dict[str, Any] = {"line": number}
     if index is not None:
         entry["index"] = index
-    entry["source"] = source
+    entry.update(origin)
     entry["reason"] = reason
     if path is not None:
         entry["path"] = path
@@ -125,20 +156,29 @@ def _dataset_name(document: dict[str, Any]) -> str:
     return name if isinstance(name, str) else "unknown"
 
 
+def _staged(document: dict[str, Any], stages: tuple[Stage, ...]) -> dict[str, Any]:
+    try:
+        return apply_stages(document, stages)
+    except NormalizationError:
+        raise
+    except Exception as exc:
+        raise NormalizationError(STAGE_ERROR, f"{type(exc).__name__}: {exc}") from exc
+
+
 def convert_chunk(task: Task) -> ChunkResult:
     """Normalize every record of a chunk; the unit of work of both execution paths.
 
     Plain record lines (the overwhelming majority) go straight to ``normalize`` as
     bytes; only lines that may be arrays or pages go through :func:`expand_unit`.
-    Whatever fails for one record, in ``normalize`` or in encoding its document, is
-    that record's error line: one record never ends the run.
+    Whatever fails for one record, in ``normalize``, a stage or in encoding its
+    document, is that record's error line: one record never ends the run.
     """
     documents: list[bytes] = []
     errors: list[bytes] = []
     rejected: dict[str, int] = {}
     datasets: dict[str, int] = {}
     read = 0
-    dataset, keep_original = task.dataset, task.keep_original
+    dataset, keep_original, stages = task.dataset, task.keep_original, task.stages
     for number, raw in task.units:
         if raw[0] == 0x7B and b'"items"' not in raw:  # '{': a plain record line
             records: Iterable[tuple[int | None, Any]] = ((None, raw),)
@@ -148,9 +188,11 @@ def convert_chunk(task: Task) -> ChunkResult:
             read += 1
             try:
                 document = normalize(payload, dataset=dataset, keep_original=keep_original)
+                if stages:
+                    document = _staged(document, stages)
                 text = orjson.dumps(document, option=_SORT)
             except Exception as exc:
-                errors.append(_error_line(exc, task.source, number, index, payload, raw))
+                errors.append(_error_line(exc, task.origin, number, index, payload, raw))
                 reason = exc.reason if isinstance(exc, NormalizationError) else INTERNAL_ERROR
                 rejected[reason] = rejected.get(reason, 0) + 1
                 continue
@@ -167,50 +209,18 @@ def convert_chunk(task: Task) -> ChunkResult:
     )
 
 
-def iter_chunks(
-    units: Iterable[Unit], max_lines: int = CHUNK_LINES, max_bytes: int = CHUNK_BYTES
-) -> Iterator[list[Unit]]:
-    """Group units into lists of at most ``max_lines`` units or about ``max_bytes`` bytes.
-
-    The byte bound matters for page lines: 2,000 lines of 1,000-item pages would
-    otherwise be two million records in one chunk.
-    """
-    chunk: list[Unit] = []
-    size = 0
-    for unit in units:
-        chunk.append(unit)
-        size += len(unit[1])
-        if len(chunk) >= max_lines or size >= max_bytes:
-            yield chunk
-            chunk = []
-            size = 0
-    if chunk:
-        yield chunk
-
-
 def iter_tasks(
-    inputs: Sequence[str],
+    source: Source,
     *,
     dataset: Dataset | None = None,
     keep_original: bool = False,
-    stdin: IO[bytes] | None = None,
-    max_lines: int | None = None,
-    max_bytes: int | None = None,
+    stages: Sequence[Stage] = (),
 ) -> Iterator[Task]:
-    """Read the inputs one after the other and yield their chunks as tasks.
-
-    Each input is opened only when its turn comes and closed when it is exhausted.
-    Raises :class:`InputError` (after yielding everything read before the failure).
-    Chunk bounds default to the module's CHUNK_LINES/CHUNK_BYTES, read at call time
-    so tests can shrink them to exercise many chunks with little data.
-    """
-    lines_bound = CHUNK_LINES if max_lines is None else max_lines
-    bytes_bound = CHUNK_BYTES if max_bytes is None else max_bytes
-    for name in inputs:
-        with ExitStack() as stack:
-            stream = open_input(name, stack, stdin)
-            for units in iter_chunks(iter_units(stream, name), lines_bound, bytes_bound):
-                yield Task(name, units, dataset, keep_original)
+    """The source's chunks as tasks carrying the conversion options."""
+    chosen = tuple(stages)
+    chunk: Chunk
+    for chunk in source:
+        yield Task(chunk.origin, chunk.units, dataset, keep_original, chosen)
 
 
 def _ignore_sigint() -> None:
@@ -260,33 +270,76 @@ def ordered_map(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def sink_error_lines(sink: str, batch: Batch, result: SinkResult) -> bytes:
+    """Error lines for the documents a sink refused: the sink's reason and the document.
+
+    Nothing a sink refuses is lost: the line carries the whole document, so it can be
+    fixed and delivered again.
+    """
+    if not result.rejected:
+        return b""
+    documents = batch.documents()
+    lines = []
+    for rejection in result.rejected:
+        document = documents[rejection.index]
+        lines.append(
+            orjson.dumps(
+                {
+                    "sink": sink,
+                    "reason": rejection.reason,
+                    "message": rejection.message,
+                    "document": orjson.Fragment(document),
+                }
+            )
+        )
+    return b"\n".join(lines) + b"\n"
+
+
+def deliver(result: ChunkResult, sinks: Sequence[Sink], errors: Sink, tally: Tally) -> None:
+    """Hand one chunk's documents to every sink and its error lines to the error sink.
+
+    A document a sink refuses becomes an error line naming the sink and its reason.
+    """
+    if result.documents:
+        batch = Batch(result.documents, result.written)
+        for sink in sinks:
+            answer = sink.write(batch)
+            tally.sink(sink.name).add(answer)
+            refused = sink_error_lines(sink.name, batch, answer)
+            if refused:
+                errors.write(Batch(refused, len(answer.rejected)))
+    if result.errors:
+        errors.write(Batch(result.errors, sum(result.rejected.values())))
+    tally.add(result)
+
+
 def convert(
-    inputs: Sequence[str],
+    source: Source,
     *,
-    write_documents: Callable[[bytes], object],
-    write_errors: Callable[[bytes], object],
+    sinks: Sequence[Sink],
+    errors: Sink,
     tally: Tally,
     dataset: Dataset | None = None,
     keep_original: bool = False,
+    stages: Sequence[Stage] = (),
     workers: int = 1,
-    stdin: IO[bytes] | None = None,
     on_chunk: Callable[[Tally], object] | None = None,
 ) -> Tally:
-    """Convert ``inputs`` in order, writing as each chunk completes; return ``tally``.
+    """Convert what ``source`` yields, in order, delivering as each chunk completes.
 
     ``tally`` is passed in, not created here, so that a caller interrupted midway
-    (Ctrl-C, closed pipe, :class:`InputError`) still knows what was done.
+    (Ctrl-C, closed pipe, :class:`InputError`) still knows what was done. Sinks are
+    not flushed here: the caller decides when durability is needed (at the end, or
+    before a cursor moves).
     """
-    tasks = iter_tasks(inputs, dataset=dataset, keep_original=keep_original, stdin=stdin)
+    for sink in sinks:
+        tally.sink(sink.name)
+    tasks = iter_tasks(source, dataset=dataset, keep_original=keep_original, stages=stages)
     # closing(): when a write fails or Ctrl-C lands, shut the worker pool down now,
     # not whenever the abandoned generator happens to be collected.
     with closing(ordered_map(convert_chunk, tasks, workers)) as results:
         for result in results:
-            if result.documents:
-                write_documents(result.documents)
-            if result.errors:
-                write_errors(result.errors)
-            tally.add(result)
+            deliver(result, sinks, errors, tally)
             if on_chunk is not None:
                 on_chunk(tally)
     return tally

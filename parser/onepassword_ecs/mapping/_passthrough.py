@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from ._errors import NormalizationError
+from .._errors import NormalizationError
 from ._timestamps import to_utc
 
 __all__ = ["MALFORMED", "MAX_DEPTH", "Passthrough", "json_text"]
@@ -129,7 +129,7 @@ def _declared() -> tuple[dict[str, str], frozenset[str]]:
     stream's field names (``aux_id`` in an item usage), which must still fit the type
     the index template gives them.
     """
-    from ._fielddefs import vendor_fields
+    from ..ecs import vendor_fields
 
     types: dict[str, str] = {
         name.removeprefix("onepassword."): spec.type for name, spec in vendor_fields().items()

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ._ecs_table import EcsField, ecs_namespaces, ecs_table, namespaces_of
 from ._fielddefs import VENDOR_ROOT, vendor_fields
+from ._table import EcsField, ecs_namespaces, ecs_table, namespaces_of
 
 __all__ = ["MAX_DEPTH", "MAX_TERM_BYTES", "Problem", "validate"]
 

@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ._errors import MappingTableError
+from .._errors import MappingTableError
 
 __all__ = [
     "AuditAction",

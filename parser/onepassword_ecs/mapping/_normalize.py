@@ -13,10 +13,10 @@ from typing import Any
 
 import orjson
 
+from .._errors import NormalizationError
 from ._audit import map_audit_event
 from ._common import ECS_VERSION
 from ._dataset import Dataset, detect_dataset
-from ._errors import NormalizationError
 from ._item_usage import map_item_usage
 from ._passthrough import json_text
 from ._signin import map_signin_attempt

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from ._errors import NormalizationError
+from .._errors import NormalizationError
 from ._geo import place
 from ._net import valid_ip
 from ._passthrough import Passthrough

@@ -16,7 +16,7 @@ from importlib import resources
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ._errors import MappingTableError
+from .._errors import MappingTableError
 
 __all__ = ["TABLE_FILE", "EcsField", "EcsTable", "ecs_namespaces", "ecs_table", "namespaces_of"]
 
@@ -67,7 +67,7 @@ class EcsTable(BaseModel):
 @functools.cache
 def ecs_table() -> EcsTable:
     """Load and check ``_ecs_fields.json`` (once per process)."""
-    resource = resources.files("onepassword_ecs").joinpath(TABLE_FILE)
+    resource = resources.files("onepassword_ecs.ecs").joinpath(TABLE_FILE)
     try:
         return EcsTable.model_validate(orjson.loads(resource.read_bytes()))
     except (OSError, orjson.JSONDecodeError, ValidationError) as exc:

@@ -30,7 +30,7 @@ from typing import IO, Any
 
 import orjson
 
-from ._errors import OnePasswordEcsError
+from .._errors import OnePasswordEcsError
 
 __all__ = [
     "STDIN",

@@ -26,8 +26,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ._ecs_table import ecs_table
-from ._errors import MappingTableError
+from .._errors import MappingTableError
+from ._table import ecs_table
 
 __all__ = [
     "EMITTED_FILE",

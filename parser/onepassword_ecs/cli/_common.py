@@ -1,0 +1,101 @@
+"""What every subcommand shares: the standard streams, exit statuses, option types.
+
+Exit statuses, shared by all subcommands so scripts can rely on them:
+0 success; 1 some records rejected / some golden cases failed; 2 the run could not be
+done as asked (usage error, unreadable input, unwritable output); 130 interrupted
+(Ctrl-C); 141 output pipe closed by the reader (as a shell reports a SIGPIPE death).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+from typing import IO, TextIO
+
+from .._errors import NormalizationError
+from ..mapping import Dataset, parse_dataset
+
+__all__ = [
+    "EXIT_BROKEN_PIPE",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_REJECTED",
+    "EXIT_USAGE",
+    "PROG",
+    "Streams",
+    "dataset_argument",
+    "flush_quietly",
+    "positive_int",
+    "silence_stdout",
+]
+
+PROG = "onepassword-ecs"
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+
+class Streams:
+    """The process's standard streams, replaceable so tests can run ``main`` in-process."""
+
+    def __init__(
+        self, stdin: IO[bytes] | None, stdout: IO[bytes] | None, stderr: TextIO | None
+    ) -> None:
+        self.stdin = stdin if stdin is not None else sys.stdin.buffer
+        self.stdout = stdout if stdout is not None else sys.stdout.buffer
+        self.stderr = stderr if stderr is not None else sys.stderr
+
+    def say(self, text: str) -> None:
+        """A message for the person at the terminal (always standard error)."""
+        self.stderr.write(text if text.endswith("\n") else text + "\n")
+        self.stderr.flush()
+
+    def fail(self, text: str) -> int:
+        self.say(f"{PROG}: error: {text}")
+        return EXIT_USAGE
+
+
+def dataset_argument(value: str) -> Dataset:
+    try:
+        return parse_dataset(value)
+    except NormalizationError as exc:
+        raise argparse.ArgumentTypeError(exc.detail) from None
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def silence_stdout(stream: IO[bytes]) -> None:
+    """After the reader closed our output pipe, point the descriptor at /dev/null.
+
+    Otherwise Python's final flush of standard output fails again at exit and prints
+    "Exception ignored ... BrokenPipeError" (the recipe from Python's signal docs).
+    """
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def flush_quietly(stream: IO[bytes]) -> None:
+    """Flush what was written so far; a reader that went away is not an error here."""
+    try:
+        stream.flush()
+    except BrokenPipeError:
+        silence_stdout(stream)

@@ -1,0 +1,61 @@
+"""The ``onepassword-ecs`` command line: argument parsing and dispatch only.
+
+Each subcommand is a module of this room with a ``register(commands)`` function that
+adds its parser and sets its handler; the work itself is done by the other rooms
+(``stream`` for conversion, ``golden`` for checks, ``ecs`` for the template). A new
+subcommand is one new module and one line in :data:`SUBCOMMANDS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from typing import IO, Any, TextIO
+
+from .. import __version__
+from . import _check, _convert, _template
+from ._common import EXIT_BROKEN_PIPE, EXIT_USAGE, PROG, Streams, silence_stdout
+
+__all__ = ["SUBCOMMANDS", "main"]
+
+SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (
+    _convert.register,
+    _check.register,
+    _template.register,
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Turn 1Password Events API records into Elastic Common Schema documents.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for register in SUBCOMMANDS:
+        register(commands)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: IO[bytes] | None = None,
+    stdout: IO[bytes] | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run the command line; return the exit status (the console script exits with it).
+
+    The streams default to the process's own; tests pass their own to run in-process.
+    """
+    streams = Streams(stdin, stdout, stderr)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse's way of saying "usage error" or "--help done"
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    handler: Callable[[argparse.Namespace, Streams], int] = args.handler
+    try:
+        return handler(args, streams)
+    except BrokenPipeError:  # e.g. `onepassword-ecs template | head`
+        silence_stdout(streams.stdout)
+        return EXIT_BROKEN_PIPE

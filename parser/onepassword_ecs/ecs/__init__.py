@@ -1,0 +1,26 @@
+"""ECS 9.4.0 conformance: the pinned field table, ``validate``, the index template and
+the declarations of the ``onepassword.*`` vendor fields.
+
+The lowest room but one: it knows what a valid document looks like and nothing of
+1Password records, so the mappers, the sinks and the tests can all lean on it.
+"""
+
+from __future__ import annotations
+
+from ._fielddefs import VENDOR_ROOT, VendorField, emitted_fields, vendor_fields
+from ._table import EcsField, ecs_table
+from ._template import FLAVORS, index_template
+from ._validate import Problem, validate
+
+__all__ = [
+    "FLAVORS",
+    "VENDOR_ROOT",
+    "EcsField",
+    "Problem",
+    "VendorField",
+    "ecs_table",
+    "emitted_fields",
+    "index_template",
+    "validate",
+    "vendor_fields",
+]

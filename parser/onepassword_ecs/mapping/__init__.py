@@ -1,0 +1,26 @@
+"""Raw 1Password record → ECS document: the heart of the package.
+
+Everything a record needs to become a document lives in this room: dataset detection,
+the three per-dataset mappers and their shared building blocks, the mapping tables,
+timestamps, geolocation, addresses and the pass-through of vendor fields. It imports
+only :mod:`onepassword_ecs.ecs` (the field declarations) and the exception tree, so it
+can be reasoned about, tested and benchmarked on its own.
+"""
+
+from __future__ import annotations
+
+from ._common import ECS_VERSION
+from ._dataset import Dataset, detect_dataset, parse_dataset
+from ._normalize import normalize
+from ._tables import CATEGORY_TYPES, Tables, tables
+
+__all__ = [
+    "CATEGORY_TYPES",
+    "ECS_VERSION",
+    "Dataset",
+    "Tables",
+    "detect_dataset",
+    "normalize",
+    "parse_dataset",
+    "tables",
+]
