@@ -4,7 +4,9 @@ One root, so that a caller can catch everything this library raises on purpose::
 
     OnePasswordEcsError
     ├── NormalizationError (also a ValueError)   a record that cannot become a document
-    └── MappingTableError                         a mapping table in mappings/ is malformed
+    ├── MappingTableError                         a mapping table in mappings/ is malformed
+    └── StageConfigError                          a stage cannot run as configured
+        └── LookupFileError                       a lookup file is unreadable or holds secrets
 
 ``NormalizationError`` carries a short, stable ``reason`` code (for error streams,
 metrics and tests) and the JSON ``path`` of the offending field when there is one,
@@ -13,7 +15,13 @@ so a person can find the problem in the raw record without reading our code.
 
 from __future__ import annotations
 
-__all__ = ["MappingTableError", "NormalizationError", "OnePasswordEcsError"]
+__all__ = [
+    "LookupFileError",
+    "MappingTableError",
+    "NormalizationError",
+    "OnePasswordEcsError",
+    "StageConfigError",
+]
 
 
 class OnePasswordEcsError(Exception):
@@ -45,4 +53,18 @@ class MappingTableError(OnePasswordEcsError):
     """A table under mappings/ does not have the shape the mappers need.
 
     Raised once, when the tables are loaded, naming the file and the entry.
+    """
+
+
+class StageConfigError(OnePasswordEcsError):
+    """A stage (enrichment, redaction) cannot run as configured: an unknown field or
+    mode, a missing redaction key. Raised before any record is read; the message never
+    holds a secret.
+    """
+
+
+class LookupFileError(StageConfigError):
+    """A lookup file cannot be used: unreadable, of an unknown shape, or holding secrets.
+
+    The message names the file and the entry, never a value from it.
     """

@@ -34,6 +34,7 @@ from ._common import (
     positive_int,
     silence_stdout,
 )
+from ._stage_options import StageConfigError, add_stage_options, build_stages, withhold_if_redacting
 
 __all__ = ["register"]
 
@@ -91,6 +92,7 @@ def register(commands: Any) -> None:
         metavar="N",
         help="convert in N processes (output order and content are unchanged)",
     )
+    add_stage_options(convert)
     convert.set_defaults(handler=run)
 
 
@@ -135,6 +137,10 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     problem = _unreadable(inputs)
     if problem:
         return streams.fail(problem)
+    try:
+        stages = build_stages(args)
+    except StageConfigError as exc:
+        return streams.fail(str(exc))
     stderr = streams.stderr
     progress = Progress(stderr) if not args.quiet and stderr.isatty() else None
     to_file = args.output is not None and args.output != "-"
@@ -152,7 +158,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
             convert(
                 FileSource(inputs, stdin=streams.stdin),
                 sinks=[documents],
-                errors=errors,
+                errors=withhold_if_redacting(errors, stages),
+                stages=stages,
                 tally=tally,
                 dataset=args.dataset,
                 keep_original=args.keep_original,

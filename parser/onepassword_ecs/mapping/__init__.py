@@ -12,15 +12,18 @@ from __future__ import annotations
 from ._common import ECS_VERSION
 from ._dataset import Dataset, detect_dataset, parse_dataset
 from ._normalize import normalize
+from ._rerender import NameOf, render_message
 from ._tables import CATEGORY_TYPES, Tables, tables
 
 __all__ = [
     "CATEGORY_TYPES",
     "ECS_VERSION",
     "Dataset",
+    "NameOf",
     "Tables",
     "detect_dataset",
     "normalize",
     "parse_dataset",
+    "render_message",
     "tables",
 ]
