@@ -82,9 +82,7 @@ def test_every_mode_has_a_folder() -> None:
     assert modes == set(MODES)
 
 
-@pytest.mark.parametrize(
-    "lookup", lookup_files([STAGES / "lookups"]), ids=lambda path: path.name
-)
+@pytest.mark.parametrize("lookup", lookup_files([STAGES / "lookups"]), ids=lambda path: path.name)
 def test_every_lookup_file_names_something_in_a_case(lookup: Path) -> None:
     """Each export shape (and the CSV) is what fills at least one enrichment case:
     with that file alone, some case gains an enriched field."""
