@@ -103,7 +103,7 @@ def test_hash_with_the_named_key_matches_the_library_and_never_shows_the_key() -
     (document,) = _documents(result.stdout)
     library = Redactor(parse_rules(["people=hash"]), key=KEY.encode())
     assert document["user"]["email"] == library.pseudonym("alice.kowalski@acme.example")
-    assert document["client"]["address"] == "198.51.0.0/16"
+    assert document["client"]["address"] == "198.51.*.*"
     assert KEY.encode() not in result.stdout + result.stderr
     assert b"Alice" not in result.stdout and b"198.51.100.143" not in result.stdout
 

@@ -113,7 +113,7 @@ def test_mask_keeps_the_email_domain_and_the_network() -> None:
     document = Redactor(parse_rules(["people=mask", "addresses=mask"]))(_signin())
     assert document["user"]["email"] == "A***@acme.example"
     assert document["user"]["name"] == "A*** K***"
-    assert document["client"]["address"] == "198.51.0.0/16"
+    assert document["client"]["address"] == "198.51.*.*"
     assert "198.51.100.143" not in orjson.dumps(document).decode()
 
 
@@ -206,7 +206,7 @@ def _marked_record(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, set[str]]
     for parent, key in (("client", "ip_address"), ("session", "ip")):
         holder = record.get(parent)
         if isinstance(holder, dict):
-            address = draw(st.one_of(_ipv4(), st.ip_addresses(v=6).map(str)))
+            address = draw(st.one_of(_ipv4(), st.ip_addresses(network="2001:db8::/32").map(str)))
             holder[key] = address
             placed["addresses"].add(address)
     location = record.get("location")

@@ -49,24 +49,29 @@ def render_message(document: Mapping[str, Any], name_of: NameOf | None = None) -
     not one of the three datasets.
     """
     named = name_of or _no_names
+    # ``__class__ is dict`` first: an isinstance check against Mapping costs more than
+    # the rest of this function, and documents are plain dicts.
     event = document.get("event")
-    if not isinstance(event, Mapping):
+    if event.__class__ is not dict and not isinstance(event, Mapping):
         return None
     dataset = event.get("dataset")
     vendor = document.get("onepassword")
-    if not isinstance(vendor, Mapping):
+    if vendor.__class__ is not dict and not isinstance(vendor, Mapping):
         vendor = {}
     user = document.get("user")
-    if not isinstance(user, Mapping):
+    if user.__class__ is not dict and not isinstance(user, Mapping):
         user = {}
-    action = _text(event.get("action"))
+    action = event.get("action")
+    if action.__class__ is not str or not action:
+        action = None
     if dataset == _ITEM_USAGES:
-        rule = _ITEM_USAGE_ACTIONS.get(action, _UNKNOWN_ITEM_USAGE_ACTION) if action else None
-        item, vault = _text(vendor.get("item_uuid")), _text(vendor.get("vault_uuid"))
+        rule = _ITEM_USAGE_ACTIONS.get(action) if action else None
+        item = vendor.get("item_uuid")
+        vault = vendor.get("vault_uuid")
         return (rule or _UNKNOWN_ITEM_USAGE_ACTION).message.format(
             user=display_name(user, "An unknown user"),
-            item=(named(item) or item) if item else "(unknown)",
-            vault=(named(vault) or vault) if vault else "(unknown)",
+            item=(named(item) or item) if item.__class__ is str and item else "(unknown)",
+            vault=(named(vault) or vault) if vault.__class__ is str and vault else "(unknown)",
             action=action or "action not reported",
         )
     if dataset == _SIGNIN_ATTEMPTS:
@@ -90,7 +95,7 @@ def _audit_message(
     found = _categorize(action, object_type)
     meta = found.object_type
     target = user.get("target")
-    if not isinstance(target, Mapping):
+    if target.__class__ is not dict and not isinstance(target, Mapping):
         target = {}
     object_name = (named(object_uuid) or object_uuid) if object_uuid else None
     role = meta.aux_info_codes.get(aux_info) if aux_info else None

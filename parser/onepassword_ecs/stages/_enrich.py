@@ -2,22 +2,17 @@
 
 Filled only where the document lacks them, never over what the API sent:
 
-========================  ==========================================================
-from                      fills
-========================  ==========================================================
-``user.id``               ``user.name``, ``user.full_name``, ``user.email``
-``user.target.id``        ``user.target.name``, ``user.target.full_name``, ``.email``
-``group.id``              ``group.name``
-``user.target.group.id``  ``user.target.group.name``
-``onepassword.vault_uuid``  ``onepassword.vault.name`` (item usages)
-``onepassword.item_uuid``   ``onepassword.item.title`` (item usages)
-``onepassword.object_uuid`` ``onepassword.vault.name`` or ``onepassword.item.title``
-                          (audit events on vaults and items)
-``onepassword.aux_uuid``  ``onepassword.vault.name`` (audit events whose aux is a vault)
-========================  ==========================================================
+- ``user.id`` → ``user.name``, ``user.full_name``, ``user.email``; the same for
+  ``user.target.*``;
+- ``group.id`` → ``group.name``; ``user.target.group.id`` → ``user.target.group.name``;
+- ``onepassword.vault_uuid`` / ``item_uuid`` (item usages) → ``onepassword.vault.name`` /
+  ``onepassword.item.title``; for audit events, ``onepassword.object_uuid`` names the
+  vault or the item acted on, and ``onepassword.aux_uuid`` the vault of an item.
 
-Every field filled is listed in ``onepassword.enrichment.fields``, so nobody mistakes a
-looked-up name for one the API sent. Names and emails filled are added to
+Every ECS field filled is listed in ``onepassword.enrichment.fields``, so nobody
+mistakes a looked-up name for one the API sent; ``onepassword.vault.name`` and
+``onepassword.item.title`` are looked up by definition (the API never sends them, and
+their declarations say so), so they are not listed. Names and emails filled are added to
 ``related.user``, and ``message`` is written again with the names
 (:func:`onepassword_ecs.mapping.render_message`).
 
@@ -62,7 +57,9 @@ def _person(
         names.append(email)
 
 
-def _group(group: Any, prefix: str, lookups: Lookups, filled: list[str]) -> None:
+def _group(
+    group: Any, prefix: str, lookups: Lookups, filled: list[str], known: dict[str, str]
+) -> None:
     if group.__class__ is not dict or "name" in group:
         return
     uuid = group.get("id")
@@ -71,68 +68,76 @@ def _group(group: Any, prefix: str, lookups: Lookups, filled: list[str]) -> None
         if name:
             group["name"] = name
             filled.append(f"{prefix}.name")
+            known[uuid] = name
 
 
-def _vendor_name(
-    vendor: dict[str, Any],
-    uuid: Any,
-    table: dict[str, str],
-    place: tuple[str, str],
-    filled: list[str],
-) -> None:
-    if uuid.__class__ is not str:
-        return
-    parent, key = place
-    child = vendor.get(parent)
-    if child is not None and (child.__class__ is not dict or key in child):
-        return  # the record sent it (or something else sits there): never overwrite
-    name = table.get(uuid.lower())
-    if name:
-        if child is None:
-            child = vendor[parent] = {}
-        child[key] = name
-        filled.append(f"onepassword.{parent}.{key}")
+def _vendor_names(vendor: dict[str, Any], lookups: Lookups, known: dict[str, str]) -> None:
+    """``onepassword.vault.name`` and ``onepassword.item.title``, and their uuids in ``known``.
+
+    The API never sends these two (they are declared as looked up), so they carry no
+    entry in ``onepassword.enrichment.fields``: the hot path of item usages stays two
+    dict lookups and one message.
+    """
+    get = vendor.get
+    vault_uuid = get("vault_uuid")
+    item_uuid = get("item_uuid")
+    if vault_uuid is None and item_uuid is None:  # audit events: object or aux
+        object_uuid = get("object_uuid")
+        if object_uuid.__class__ is not str:
+            return
+        item_uuid = object_uuid
+        vault_uuid = object_uuid if object_uuid.lower() in lookups.vaults else get("aux_uuid")
+    if vault_uuid.__class__ is str and "vault" not in vendor:
+        name = lookups.vaults.get(vault_uuid.lower())
+        if name:
+            vendor["vault"] = {"name": name}
+            known[vault_uuid] = name
+    if item_uuid.__class__ is str and "item" not in vendor:
+        title = lookups.items.get(item_uuid.lower())
+        if title:
+            vendor["item"] = {"title": title}
+            known[item_uuid] = title
 
 
 def enrich(document: dict[str, Any], lookups: Lookups) -> dict[str, Any]:
     """Fill what ``lookups`` know into ``document`` (changed in place and returned)."""
     filled: list[str] = []
     names: list[str] = []
+    known: dict[str, str] = {}  # uuid -> name, for the message
     user = document.get("user")
-    if user.__class__ is dict:
-        _person(user, "user", lookups, filled, names)
+    if user is not None and user.__class__ is dict:
+        if "name" not in user or "email" not in user:  # most records name their people
+            _person(user, "user", lookups, filled, names)
         target = user.get("target")
-        if target.__class__ is dict:
+        if target is not None and target.__class__ is dict:
             _person(target, "user.target", lookups, filled, names)
-            _group(target.get("group"), "user.target.group", lookups, filled)
-    _group(document.get("group"), "group", lookups, filled)
+            _group(target.get("group"), "user.target.group", lookups, filled, known)
+    group = document.get("group")
+    if group is not None:
+        _group(group, "group", lookups, filled, known)
     vendor = document.get("onepassword")
     if vendor.__class__ is dict:
-        get = vendor.get
-        vaults, items = lookups.vaults, lookups.items
-        for uuid in (get("vault_uuid"), get("object_uuid"), get("aux_uuid")):
-            _vendor_name(vendor, uuid, vaults, ("vault", "name"), filled)
-        for uuid in (get("item_uuid"), get("object_uuid")):
-            _vendor_name(vendor, uuid, items, ("item", "title"), filled)
-    if not filled:
+        _vendor_names(vendor, lookups, known)
+    if filled:
+        if vendor.__class__ is not dict:
+            vendor = document["onepassword"] = {}
+        marker = vendor.get(ENRICHMENT)
+        if marker is None:
+            vendor[ENRICHMENT] = {"fields": filled}
+        elif marker.__class__ is dict and marker.get("fields").__class__ is list:
+            marker["fields"].extend(filled)
+    elif not known:
         return document
-    if vendor.__class__ is not dict:
-        vendor = document["onepassword"] = {}
-    marker = vendor.get(ENRICHMENT)
-    if marker is None:
-        vendor[ENRICHMENT] = {"fields": filled}
-    elif marker.__class__ is dict and marker.get("fields").__class__ is list:
-        marker["fields"].extend(filled)
     if names:
         related = document.get("related")
         if related is None:
             related = document["related"] = {}
-        known = related.get("user")
-        if known is None:
+        seen = related.get("user")
+        if seen is None:
             related["user"] = list(dict.fromkeys(names))
         else:
-            related["user"] = list(dict.fromkeys([*known, *names]))
-    message = render_message(document, lookups.name_of)
+            related["user"] = list(dict.fromkeys([*seen, *names]))
+    message = render_message(document, known.get)
     if message is not None:
         document["message"] = message
     return document

@@ -9,7 +9,7 @@ emails or addresses in clear. A rule names a field (``user.email``) or a group
   detections still work; without the key nobody can test a guess. The key comes from
   the environment, never from the command line.
 * ``mask``: keep what helps triage and hide the rest: ``j***@corp.example``,
-  ``B*** T***``, ``198.51.0.0/16``, coordinates rounded to whole degrees.
+  ``B*** T***``, ``198.51.*.*``, coordinates rounded to whole degrees.
 * ``drop``: remove the field; in free text the value becomes ``[redacted]``.
 
 **Consistent everywhere.** The original values of the redacted fields are collected
@@ -221,12 +221,16 @@ def _mask_email(value: str) -> str:
 
 
 def _mask_address(value: str) -> str:
+    """The network part people triage by, never a valid address: ``198.51.*.*``,
+    ``2001:db8:*`` (the first two groups)."""
     try:
         address = ipaddress.ip_address(value)
     except ValueError:
         return _mask_text(value)
-    prefix = 16 if address.version == 4 else 32
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+    if address.version == 4:
+        return ".".join(str(address).split(".")[:2]) + ".*.*"
+    groups = address.exploded.split(":")[:2]
+    return ":".join(group.lstrip("0") or "0" for group in groups) + ":*"
 
 
 _MASKS = {
@@ -267,10 +271,12 @@ def _json_escaped(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)[1:-1]
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=4096)
 def _pattern(needles: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for the needles found in a text (longest first: an email wins over
+    the name inside it). Cached: the same people and addresses recur all day."""
     parts = []
-    for needle in needles:  # longest first: an email wins over the name inside it
+    for needle in needles:
         escaped = re.escape(needle)
         parts.append(escaped if len(needle) >= SHORT else rf"(?<!\w){escaped}(?!\w)")
     return re.compile("|".join(parts), re.IGNORECASE)
@@ -279,13 +285,13 @@ def _pattern(needles: tuple[str, ...]) -> re.Pattern[str]:
 class _Plan:
     """The replacements of one document: original value → what replaces it."""
 
-    __slots__ = ("coordinates", "outputs", "pattern", "strings", "texts")
+    __slots__ = ("coordinates", "needles", "outputs", "strings", "texts")
 
     def __init__(self) -> None:
         self.strings: dict[str, _Replacement] = {}
         self.coordinates: dict[float, float | None] = {}
         self.outputs: set[str] = set()
-        self.pattern: re.Pattern[str] | None = None
+        self.needles: tuple[str, ...] = ()
         self.texts: dict[str, str] = {}
 
     def add(self, value: str, replacement: _Replacement) -> None:
@@ -296,21 +302,24 @@ class _Plan:
             self.outputs.add(replacement)
 
     def finish(self) -> None:
-        needles: dict[str, str] = {}
+        texts: dict[str, str] = {}
         for value, replacement in self.strings.items():
             text = replacement if isinstance(replacement, str) else DROPPED_TEXT
             for variant in (value, _json_escaped(value)):
-                needles.setdefault(variant.lower(), text)
-        self.texts = needles
-        if needles:
-            self.pattern = _pattern(tuple(sorted(needles, key=lambda n: (-len(n), n))))
+                texts.setdefault(variant.lower(), text)
+        self.texts = texts
+        self.needles = tuple(sorted(texts, key=lambda n: (-len(n), n)))
 
     def text(self, value: str) -> str:
-        pattern = self.pattern
-        if pattern is None or value in self.outputs:
+        """``value`` with every needle inside it replaced, in one pass."""
+        if value in self.outputs:
+            return value
+        low = value.lower()
+        found = tuple(needle for needle in self.needles if needle in low)
+        if not found:
             return value
         texts = self.texts
-        return pattern.sub(lambda m: texts.get(m.group(0).lower(), DROPPED_TEXT), value)
+        return _pattern(found).sub(lambda m: texts.get(m.group(0).lower(), DROPPED_TEXT), value)
 
 
 _GONE: Final = object()
@@ -368,7 +377,9 @@ class Redactor:
             return self.pseudonym(value)
         if kind != "address" and "@" in value:
             kind = "email"
-        return _MASKS.get(kind, _mask_text)(value)
+        masked = _MASKS.get(kind, _mask_text)(value)
+        # A one-letter name masks to itself plus stars: then nothing of it is kept.
+        return "***" if value.lower() in masked.lower() else masked
 
     # -- the stage ------------------------------------------------------------
 
