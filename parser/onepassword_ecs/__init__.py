@@ -1,7 +1,7 @@
 """onepassword_ecs: 1Password Events API records → Elastic Common Schema 9.4.0 documents.
 
 The public surface is what ``__all__`` lists. Behind it the package is divided into
-rooms by concern (``mapping``, ``ecs``, ``stream``, ``golden``, ``cli``), each a
+rooms by concern (``mapping``, ``ecs``, ``stream``, ``stages``, ``golden``, ``cli``), each a
 sub-package whose own ``__all__`` says what the other rooms may use; the modules inside
 a room are private. ``docs/architecture.md`` draws the map.
 
@@ -13,22 +13,34 @@ a room are private. ``docs/architecture.md`` draws the map.
 
 from __future__ import annotations
 
-from ._errors import MappingTableError, NormalizationError, OnePasswordEcsError
+from ._errors import (
+    LookupFileError,
+    MappingTableError,
+    NormalizationError,
+    OnePasswordEcsError,
+    StageConfigError,
+)
 from .ecs import Problem, index_template, validate
 from .mapping import ECS_VERSION, Dataset, detect_dataset, normalize
+from .stages import Enricher, Redactor, redaction_key
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ECS_VERSION",
     "Dataset",
+    "Enricher",
+    "LookupFileError",
     "MappingTableError",
     "NormalizationError",
     "OnePasswordEcsError",
     "Problem",
+    "Redactor",
+    "StageConfigError",
     "__version__",
     "detect_dataset",
     "index_template",
     "normalize",
+    "redaction_key",
     "validate",
 ]

@@ -329,22 +329,24 @@ _GONE: Final = object()
 class Redactor:
     """The redaction stage: a picklable ``document -> document`` callable.
 
-    ``rules`` maps field names to modes (see :func:`parse_rules`); ``key`` is the HMAC
+    ``rules`` maps field or group names to modes (``{"people": "hash"}``; see
+    :func:`parse_rules` for ``FIELD=MODE`` strings); ``key`` is the HMAC
     key, required when a rule hashes (see :func:`redaction_key`). The key is never
     shown by ``repr`` or in an error.
     """
 
     def __init__(self, rules: Mapping[str, str], *, key: bytes | None = None) -> None:
-        for name, mode in rules.items():
-            _expand(name, mode)  # validates
-        if "hash" in rules.values() and not key:
+        expanded: dict[str, str] = {}
+        for name, mode in rules.items():  # groups expand; later entries win
+            expanded.update(_expand(name, mode))
+        if "hash" in expanded.values() and not key:
             raise StageConfigError(
                 "redaction mode hash needs a key (the environment variable "
                 f"{REDACT_KEY_ENV}, or the one --redact-key-env names)"
             )
-        self.rules = dict(rules)
+        self.rules = expanded
         self._key = key or b""
-        self._paths = [(name, tuple(name.split(".")), FIELD_KINDS[name]) for name in self.rules]
+        self._paths = [(name, tuple(name.split(".")), FIELD_KINDS[name]) for name in expanded]
         self._pseudonyms: dict[str, str] = {}
 
     def __repr__(self) -> str:
