@@ -123,27 +123,14 @@ GROUPS: Final[dict[str, tuple[str, ...]]] = {
     ),
 }
 
-# ECS fields of type ip: a replaced value cannot stay there.
-_IP_FIELDS = frozenset({"client.ip", "source.ip", "related.ip"})
+# Top-level objects whose ``ip`` is an ECS ip field: a replaced value cannot stay there.
+_IP_PARENTS = frozenset({"client", "source", "related"})
 # Codes and names the mapping owns, never rewritten (a person called "join" must not
-# change event.action).
-_PROTECTED = frozenset(
-    {
-        "@timestamp",
-        "ecs.version",
-        "event.kind",
-        "event.module",
-        "event.dataset",
-        "event.category",
-        "event.type",
-        "event.outcome",
-        "event.action",
-        "onepassword.enrichment.fields",
-        "onepassword.redaction.fields",
-    }
-)
+# change event.action), and the stages' own markers under onepassword.
+_PROTECTED_TOP = frozenset({"@timestamp", "ecs"})
+_PROTECTED_EVENT = frozenset({"kind", "module", "dataset", "category", "type", "outcome", "action"})
+_MARKERS = frozenset({"enrichment", "redaction"})
 _COORDINATE_KEYS = frozenset({"lat", "lon", "latitude", "longitude"})
-_ORIGINAL = "event.original"
 # The identifiers related.user keeps when only names and emails are redacted.
 _ID_FIELDS = ("user.id", "user.target.id")
 
@@ -266,6 +253,7 @@ def _walk_strings(value: Any, out: list[str], depth: int = 0) -> None:
             _walk_strings(item, out, depth + 1)
 
 
+@lru_cache(maxsize=8192)
 def _json_escaped(value: str) -> str:
     """How ``value`` appears inside JSON text (``onepassword.malformed`` keeps some so)."""
     return json.dumps(value, ensure_ascii=False)[1:-1]
@@ -285,13 +273,14 @@ def _pattern(needles: tuple[str, ...]) -> re.Pattern[str]:
 class _Plan:
     """The replacements of one document: original value → what replaces it."""
 
-    __slots__ = ("coordinates", "needles", "outputs", "strings", "texts")
+    __slots__ = ("coordinates", "needles", "outputs", "shortest", "strings", "texts")
 
     def __init__(self) -> None:
         self.strings: dict[str, _Replacement] = {}
         self.coordinates: dict[float, float | None] = {}
         self.outputs: set[str] = set()
         self.needles: tuple[str, ...] = ()
+        self.shortest = 0
         self.texts: dict[str, str] = {}
 
     def add(self, value: str, replacement: _Replacement) -> None:
@@ -309,10 +298,11 @@ class _Plan:
                 texts.setdefault(variant.lower(), text)
         self.texts = texts
         self.needles = tuple(sorted(texts, key=lambda n: (-len(n), n)))
+        self.shortest = min(map(len, texts), default=0)
 
     def text(self, value: str) -> str:
         """``value`` with every needle inside it replaced, in one pass."""
-        if value in self.outputs:
+        if len(value) < self.shortest or value in self.outputs:
             return value
         low = value.lower()
         found = tuple(needle for needle in self.needles if needle in low)
@@ -416,8 +406,7 @@ class Redactor:
         if not applied:
             return document
         plan.finish()
-        rewritten = _rewrite(document, plan, "")
-        result: dict[str, Any] = rewritten if isinstance(rewritten, dict) else {}
+        result = _rewrite_document(document, plan)
         vendor = result.get("onepassword")
         if vendor is None:
             vendor = result["onepassword"] = {}
@@ -468,50 +457,76 @@ def _uuid_values(vendor: Any, depth: int = 0) -> set[str]:
     return found
 
 
-def _rewrite(value: Any, plan: _Plan, path: str) -> Any:
-    """``value`` with the plan applied; :data:`_GONE` for a leaf to remove."""
-    if isinstance(value, str):
-        if path in _PROTECTED:
-            return value
-        if path == _ORIGINAL:
-            return _rewrite_original(value, plan)
+def _kept(value: Any) -> bool:
+    return value is not _GONE and value != {} and value != []
+
+
+def _rewrite_document(document: dict[str, Any], plan: _Plan) -> dict[str, Any]:
+    """The document with the plan applied: the top levels by name (protected codes, ip
+    fields, ``event.original``, the stages' markers), everything below by value."""
+    result: dict[str, Any] = {}
+    for key, value in document.items():
+        if key in _PROTECTED_TOP or value.__class__ is not dict:
+            new = value if key in _PROTECTED_TOP else _rewrite(value, plan, False)
+        else:
+            new = {}
+            for child, item in value.items():
+                if key == "event" and child in _PROTECTED_EVENT:
+                    rewritten = item
+                elif key == "event" and child == "original" and item.__class__ is str:
+                    rewritten = _rewrite_original(item, plan)
+                elif key == "onepassword" and child in _MARKERS:
+                    rewritten = item
+                else:
+                    rewritten = _rewrite(item, plan, child == "ip" and key in _IP_PARENTS)
+                if _kept(rewritten):
+                    new[child] = rewritten
+        if _kept(new):
+            result[key] = new
+    return result
+
+
+def _rewrite(value: Any, plan: _Plan, ip: bool) -> Any:
+    """``value`` with the plan applied; :data:`_GONE` for a leaf to remove. ``ip``: the
+    value sits in an ECS ip field, where no replacement can stay."""
+    cls = value.__class__
+    if cls is str:
         replacement = plan.strings.get(value)
         if replacement is None:
             text = plan.text(value)
-            if text is value or text == value:
+            if text == value:
                 return value
-            return _GONE if path in _IP_FIELDS else text
-        if replacement is DROP or path in _IP_FIELDS:
+            return _GONE if ip else text
+        if ip or replacement is DROP:
             return _GONE
         return replacement
-    if isinstance(value, dict):
+    if cls is dict:
         result: dict[str, Any] = {}
+        strings, coordinates = plan.strings, plan.coordinates
         for key, item in value.items():
             # Keys are replaced only when equal to a value: a raw record's unknown key
             # may be an email, but "full_name" must not change for a person called Name.
-            swapped = plan.strings.get(key) if isinstance(key, str) else None
+            swapped = strings.get(key) if key.__class__ is str else None
             if swapped is DROP:
                 continue
-            name = swapped if isinstance(swapped, str) else key
-            child = f"{path}.{key}" if path else str(key)
+            name: Any = swapped if swapped is not None else key
             if (
-                key in _COORDINATE_KEYS
+                coordinates
+                and key in _COORDINATE_KEYS
                 and item.__class__ in (int, float)
-                and float(item) in plan.coordinates
+                and float(item) in coordinates
             ):
-                masked = plan.coordinates[float(item)]
+                masked = coordinates[float(item)]
                 if masked is not None:
                     result[name] = masked
                 continue
-            new = _rewrite(item, plan, child)
-            if new is _GONE or new == {} or new == []:
-                continue
-            result[name] = new
+            new = _rewrite(item, plan, False)
+            if _kept(new):
+                result[name] = new
         return result
-    if isinstance(value, list):
-        items = [_rewrite(item, plan, path) for item in value]
-        kept = [item for item in items if item is not _GONE and item != {} and item != []]
-        if all(isinstance(item, str) for item in kept):
+    if cls is list:
+        kept = [new for new in (_rewrite(item, plan, ip) for item in value) if _kept(new)]
+        if all(item.__class__ is str for item in kept):
             kept = list(dict.fromkeys(kept))
         return kept
     return value
@@ -523,7 +538,7 @@ def _rewrite_original(text: str, plan: _Plan) -> Any:
         raw = json.loads(text)
     except (ValueError, RecursionError):
         return _GONE  # cannot be rewritten safely: not kept at all
-    rewritten = _rewrite(raw, plan, "$original")
+    rewritten = _rewrite(raw, plan, False)
     if rewritten is _GONE:
         return _GONE
     return json.dumps(rewritten, ensure_ascii=False, separators=(",", ":"))
