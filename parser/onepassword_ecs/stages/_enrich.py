@@ -116,27 +116,24 @@ def enrich(document: dict[str, Any], lookups: Lookups) -> dict[str, Any]:
     if group is not None:
         _group(group, "group", lookups, filled, known)
     vendor = document.get("onepassword")
-    if vendor.__class__ is dict:
+    if vendor is not None and vendor.__class__ is dict:
         _vendor_names(vendor, lookups, known)
+    if not known and not filled:
+        return document
     if filled:
-        if vendor.__class__ is not dict:
+        if vendor is None or vendor.__class__ is not dict:
             vendor = document["onepassword"] = {}
         marker = vendor.get(ENRICHMENT)
         if marker is None:
             vendor[ENRICHMENT] = {"fields": filled}
         elif marker.__class__ is dict and marker.get("fields").__class__ is list:
             marker["fields"].extend(filled)
-    elif not known:
-        return document
     if names:
         related = document.get("related")
         if related is None:
             related = document["related"] = {}
         seen = related.get("user")
-        if seen is None:
-            related["user"] = list(dict.fromkeys(names))
-        else:
-            related["user"] = list(dict.fromkeys([*seen, *names]))
+        related["user"] = list(dict.fromkeys([*seen, *names] if seen else names))
     message = render_message(document, known.get)
     if message is not None:
         document["message"] = message
