@@ -195,3 +195,39 @@ def test_lookups_are_checked_only_every_few_seconds(tmp_path: Path) -> None:
     later = time.time() + 5
     os.utime(path, (later, later))
     assert source.current().groups == {"g1": "Ops"}
+
+
+def test_names_cannot_bring_control_characters_into_messages(tmp_path: Path) -> None:
+    path = tmp_path / "vaults.csv"
+    path.write_text('aqk6toxie3nopus2rmrgtn4swg,vault,"Ops\nFAKE LINE\u202e"\n', encoding="utf-8")
+    raw = (STAGES / "enrich" / "grant_gva.json").read_bytes()
+    document = enrich(normalize(raw), load_lookups([path]))
+    assert document["onepassword"]["vault"]["name"] == "Ops\\u000aFAKE LINE\\u202e"
+    assert "\n" not in document["message"] and "\u202e" not in document["message"]
+
+
+def test_swapping_names_in_equals_rendering_with_them() -> None:
+    """The fast path (uuids in the mapper's message replaced by names) and
+    render_message agree on every case and on a sample of the benchmark corpus."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    from _corpus import Corpus
+
+    corpus = Corpus(7)
+    lookups = load_lookups([LOOKUPS])
+    for uuid in corpus.vaults:
+        lookups.add("vault", uuid, f"Vault {uuid[:4]}")
+    for uuid in corpus.items[:2000]:
+        lookups.add("item", uuid, f"Item {uuid[:4]}")
+    for uuid in corpus.groups:
+        lookups.add("group", uuid, f"Group {uuid[:4]}")
+    raws = [raw.read_bytes() for raw in sorted((STAGES / "enrich").glob("*[!d].json"))]
+    raws += list(corpus.lines(3000))
+    swapped = 0
+    for raw in raws:
+        plain = normalize(raw)
+        document = enrich(normalize(raw), lookups)
+        assert document["message"] == render_message(document, lookups.name_of), raw[:80]
+        swapped += document["message"] != plain["message"]
+    assert swapped > 1000

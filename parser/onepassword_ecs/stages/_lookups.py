@@ -16,6 +16,10 @@ A lookup file carries names, never secrets: an entry holding ``fields``, ``passw
 or another secret-bearing key (what ``op item get`` prints) makes the whole file
 refused, naming the file, the entry and the key but never a value.
 
+Names are stored with control characters, line and paragraph separators and bidi
+marks escaped as ``\\uXXXX``: a name lands in ``message``, and a lookup file must not
+be able to forge or reorder log lines there.
+
 Tables are held compactly: one dict per kind, lower-case uuid → name (users: name and
 email), nothing else of the export. Identifiers match case-insensitively (the Events
 API prints some uuids in upper case, the CLI in lower case).
@@ -30,6 +34,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -75,6 +80,16 @@ SECRET_KEYS = frozenset(
 
 _Person = tuple[str | None, str | None]
 
+# What a name must not bring into a message (C0/C1 controls, DEL, U+2028/2029, bidi
+# marks, embeddings, overrides, isolates).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _safe(name: str) -> str:
+    if _UNSAFE.search(name) is None:
+        return name
+    return _UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", name)
+
 
 @dataclass(slots=True)
 class Lookups:
@@ -95,6 +110,7 @@ class Lookups:
 
     def add(self, kind: str, uuid: str, name: str) -> None:
         key = sys.intern(uuid.lower())
+        name = _safe(name)
         if kind == "user":
             known_name, known_email = self.users.get(key, (None, None))
             if "@" in name:
