@@ -157,11 +157,12 @@ def _swap_names(message: Any, known: dict[str, str]) -> str | None:
     """
     if message.__class__ is not str:
         return None
+    text: str = message
     for uuid, name in known.items():
-        if message.count(uuid) != 1:
+        if text.count(uuid) != 1:
             return None
-        message = message.replace(uuid, name)
-    return message
+        text = text.replace(uuid, name)
+    return text
 
 
 class Enricher:
