@@ -231,3 +231,11 @@ def test_swapping_names_in_equals_rendering_with_them() -> None:
         assert document["message"] == render_message(document, lookups.name_of), raw[:80]
         swapped += document["message"] != plain["message"]
     assert swapped > 1000
+
+
+def test_a_title_that_merely_mentions_a_secret_key_is_accepted(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "items.json",
+        [{"id": "i1", "title": 'Router "password": on the sticker', "vault": {"id": "v1"}}],
+    )
+    assert load_lookups([path]).items == {"i1": 'Router "password": on the sticker'}
