@@ -4,7 +4,17 @@ One root, so that a caller can catch everything this library raises on purpose::
 
     OnePasswordEcsError
     ├── NormalizationError (also a ValueError)   a record that cannot become a document
-    └── MappingTableError                         a mapping table in mappings/ is malformed
+    ├── MappingTableError                         a mapping table in mappings/ is malformed
+    └── CollectorError                            the collector cannot go on as asked
+        ├── CollectorConfigError                  bad option, config file, token or URL (exit 2)
+        └── EventsApiError                        the Events API refused or could not be reached
+            ├── TransientApiError                 429, 5xx, timeout, connection: retried
+            │   └── RateLimitedError              429, with the server's Retry-After if any
+            ├── BadCursorError                    400 on a cursor request: cursor not accepted
+            └── NotAuthorizedError                401/403: permanent for that stream
+
+Collector errors never carry the API token: messages are built from the status, the
+endpoint path and a scrubbed, shortened response body, never from request headers.
 
 ``NormalizationError`` carries a short, stable ``reason`` code (for error streams,
 metrics and tests) and the JSON ``path`` of the offending field when there is one,
@@ -13,7 +23,18 @@ so a person can find the problem in the raw record without reading our code.
 
 from __future__ import annotations
 
-__all__ = ["MappingTableError", "NormalizationError", "OnePasswordEcsError"]
+__all__ = [
+    "BadCursorError",
+    "CollectorConfigError",
+    "CollectorError",
+    "EventsApiError",
+    "MappingTableError",
+    "NormalizationError",
+    "NotAuthorizedError",
+    "OnePasswordEcsError",
+    "RateLimitedError",
+    "TransientApiError",
+]
 
 
 class OnePasswordEcsError(Exception):
@@ -46,3 +67,42 @@ class MappingTableError(OnePasswordEcsError):
 
     Raised once, when the tables are loaded, naming the file and the entry.
     """
+
+
+class CollectorError(OnePasswordEcsError):
+    """The collector (``onepassword-ecs collect``) cannot go on as asked."""
+
+
+class CollectorConfigError(CollectorError):
+    """A usage or configuration problem found before polling: the run exits 2."""
+
+
+class EventsApiError(CollectorError):
+    """The Events API answered with an error status, or could not be reached.
+
+    ``status`` is the HTTP status, or ``None`` for timeouts and connection errors.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class TransientApiError(EventsApiError):
+    """Worth retrying with backoff: 429, 5xx, a timeout, a refused or dropped connection."""
+
+
+class RateLimitedError(TransientApiError):
+    """429 Too Many Requests; ``retry_after`` is the server's wait in seconds, if it sent one."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, 429)
+
+
+class BadCursorError(EventsApiError):
+    """400 on a request that carried a cursor: the API no longer accepts that cursor."""
+
+
+class NotAuthorizedError(EventsApiError):
+    """401 or 403: the token does not cover this stream (or no longer works)."""

@@ -1,0 +1,441 @@
+"""``onepassword-ecs collect`` against the stand-in Events API (tests/events_api_stub.py).
+
+Every test talks to a real HTTP server on 127.0.0.1 and keeps its state in a real
+SQLite file; the CLI runs in-process here, and as a subprocess in test_collect_crash.py.
+Polling, backoff and rate windows are shrunk by options so the suite stays fast.
+"""
+
+from __future__ import annotations
+
+import gzip
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+from collect_helpers import (
+    FEATURES,
+    collect_args,
+    ids,
+    make_events,
+    new_token,
+    read_ndjson,
+    run_cli,
+    start_stub,
+)
+from events_api_stub import StubEventsApi
+
+
+@pytest.fixture
+def token(monkeypatch: pytest.MonkeyPatch) -> str:
+    value = new_token()
+    monkeypatch.setenv("EVENTS_API_TOKEN", value)
+    return value
+
+
+@pytest.fixture
+def api(token: str) -> Iterator[StubEventsApi]:
+    stub = start_stub(token)
+    yield stub
+    stub.stop()
+
+
+def feed(api: StubEventsApi, count: int, prefix: str = "E", **options: object) -> set[str]:
+    """Add ``count`` events to each stream; return their uuids."""
+    made: set[str] = set()
+    for endpoint in FEATURES:
+        events = make_events(endpoint, count, prefix=prefix, **options)  # type: ignore[arg-type]
+        api.add(endpoint, events)
+        made.update(e["uuid"] for e in events)
+    return made
+
+
+def page_requests(api: StubEventsApi) -> list[str]:
+    return [r.path for r in api.requests if r.method == "POST"]
+
+
+def test_once_delivers_every_stream_exactly_once(api: StubEventsApi, tmp_path: Path) -> None:
+    expected = feed(api, 23)
+    api.add("itemusages", [{"uuid": "BADTIME", "timestamp": "yesterday", "action": "reveal"}])
+    out, errors = tmp_path / "out.ndjson", tmp_path / "errors.ndjson"
+    status, _, stderr = run_cli(
+        collect_args(api, tmp_path, "--once", "--page-size", "5", "-o", str(out),
+                     "--errors", str(errors))
+    )
+    assert status == 0, stderr
+    documents = read_ndjson(out)
+    assert ids(documents) == {uuid: 1 for uuid in expected}
+    datasets = {doc["event"]["dataset"] for doc in documents}
+    assert datasets == {"1password.audit_events", "1password.item_usages",
+                        "1password.signin_attempts"}
+    rejected = read_ndjson(errors)
+    assert [(e["stream"], e["reason"]) for e in rejected] == [("item_usages", "bad_timestamp")]
+    assert rejected[0]["cursor"]  # the cursor that fetched the page, to find it again
+    first = [r for r in api.requests if r.method == "POST"][0]
+    assert first.path.startswith("/api/v2/")
+    assert set(first.body) == {"limit", "start_time"} and first.body["limit"] == 5
+
+
+def test_first_run_resets_from_since_then_continues_from_the_cursor(
+    api: StubEventsApi, tmp_path: Path
+) -> None:
+    feed(api, 3)
+    until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    before = datetime.now(UTC)
+    status, _, stderr = run_cli(
+        collect_args(api, tmp_path, "--once", "--since", "90m", "--until", until,
+                     "-o", str(tmp_path / "o.ndjson"))
+    )
+    assert status == 0, stderr
+    resets = [r.body for r in api.requests if r.method == "POST" and "cursor" not in r.body]
+    assert len(resets) == 3 and all(b["limit"] == 1000 and "end_time" in b for b in resets)
+    start = datetime.fromisoformat(resets[0]["start_time"])
+    assert abs((before - timedelta(minutes=90)) - start) < timedelta(seconds=30)
+    api.requests.clear()
+    seen = len(api.requests)
+    status, _, _ = run_cli(collect_args(api, tmp_path, "--once", "-o", str(tmp_path / "o.ndjson")))
+    later = [r.body for r in api.requests[seen:] if r.method == "POST"]
+    assert status == 0 and later and all(set(body) == {"cursor"} for body in later)
+
+
+def test_since_older_than_retention_is_clamped_with_a_warning(
+    api: StubEventsApi, tmp_path: Path
+) -> None:
+    status, _, stderr = run_cli(
+        collect_args(api, tmp_path, "--once", "--since", "2020-01-01T00:00:00Z",
+                     "-o", str(tmp_path / "o.ndjson"))
+    )
+    assert status == 0
+    assert "120 days" in stderr
+    start = datetime.fromisoformat(
+        next(r.body for r in api.requests if r.method == "POST")["start_time"]
+    )
+    assert datetime.now(UTC) - start < timedelta(days=120, minutes=1)
+
+
+def test_late_events_are_picked_up_by_the_next_run(api: StubEventsApi, tmp_path: Path) -> None:
+    first = feed(api, 10, prefix="A", minutes_ago=20)
+    out = tmp_path / "out.ndjson"
+    assert run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))[0] == 0
+    # Ingested now, but an hour older than what was already delivered: a timestamp
+    # watermark would skip them; the cursor does not.
+    late = make_events("itemusages", 4, prefix="LATE", minutes_ago=80)
+    api.add("itemusages", late)
+    newer = feed(api, 2, prefix="B", minutes_ago=5)
+    status, _, stderr = run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))
+    assert status == 0, stderr
+    assert ids(read_ndjson(out)) == {u: 1 for u in first | newer | {e["uuid"] for e in late}}
+
+
+def test_empty_pages_with_has_more_do_not_end_the_cycle(
+    api: StubEventsApi, tmp_path: Path
+) -> None:
+    expected = feed(api, 12)
+    api.set(empty_pages=6)
+    out = tmp_path / "out.ndjson"
+    status, _, stderr = run_cli(collect_args(api, tmp_path, "--once", "--page-size", "4",
+                                             "-o", str(out)))
+    assert status == 0, stderr
+    assert ids(read_ndjson(out)) == {u: 1 for u in expected}
+    assert api.state.empty_pages == 0  # every injected empty page was served and followed
+
+
+def test_same_cursor_on_an_empty_page_ends_the_cycle(api: StubEventsApi, tmp_path: Path) -> None:
+    feed(api, 2)
+    out = tmp_path / "out.ndjson"
+    assert run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))[0] == 0
+    before = len(api.requests)
+    assert run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))[0] == 0
+    # introspection + one cursor request per stream, each answered with its own cursor
+    later = api.requests[before:]
+    posts = [r for r in later if r.method == "POST"]
+    assert len(posts) == 3 and len(later) == 4
+
+
+def test_transient_failures_are_retried_and_retry_after_is_honoured(
+    api: StubEventsApi, tmp_path: Path
+) -> None:
+    expected = feed(api, 6)
+    api.fail_next(429, retry_after="1", endpoint="auditevents")
+    api.fail_next(429, endpoint="auditevents")
+    api.fail_next(500, count=2)
+    api.fail_next(503)
+    out = tmp_path / "out.ndjson"
+    status, _, stderr = run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))
+    assert status == 0, stderr
+    assert ids(read_ndjson(out)) == {u: 1 for u in expected}
+    posts = [r for r in api.requests if r.path.endswith("auditevents")]
+    first_429 = next(i for i, r in enumerate(posts) if r.status == 429)
+    assert posts[first_429 + 1].at - posts[first_429].at >= 0.95  # waited Retry-After: 1
+    assert sum(r.status >= 500 for r in api.requests) == 3
+
+
+def test_retry_after_as_an_http_date() -> None:
+    from email.utils import formatdate
+
+    from onepassword_ecs.collect import parse_retry_after
+
+    now = time.time()
+    assert parse_retry_after(formatdate(now + 30, usegmt=True), now) == pytest.approx(30, abs=1)
+    assert parse_retry_after("7") == 7.0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
+
+
+def test_exhausted_retries_stop_the_stream_and_exit_1(api: StubEventsApi, tmp_path: Path) -> None:
+    feed(api, 3)
+    api.fail_next(500, count=50, endpoint="itemusages")
+    out = tmp_path / "out.ndjson"
+    status, _, stderr = run_cli(collect_args(api, tmp_path, "--once", "--max-attempts", "3",
+                                             "-o", str(out)))
+    assert status == 1
+    assert "retries exhausted" in stderr
+    assert sum(r.path.endswith("itemusages") for r in api.requests) == 3
+    datasets = {d["event"]["dataset"] for d in read_ndjson(out)}
+    assert datasets == {"1password.audit_events", "1password.signin_attempts"}
+
+
+def test_bad_cursor_stops_by_default_and_resets_without_duplicates(
+    api: StubEventsApi, tmp_path: Path
+) -> None:
+    first = feed(api, 8, prefix="A", minutes_ago=20)
+    out = tmp_path / "out.ndjson"
+    assert run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))[0] == 0
+    api.forget_cursors()
+    second = feed(api, 3, prefix="B", minutes_ago=5)
+    status, _, stderr = run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))
+    assert status == 1
+    assert "--on-bad-cursor reset" in stderr
+    status, _, stderr = run_cli(
+        collect_args(api, tmp_path, "--once", "--on-bad-cursor", "reset",
+                     "--reset-overlap", "30m", "-o", str(out))
+    )
+    assert status == 0, stderr
+    assert "cursor_reset" in stderr
+    # The reset re-fetched the overlap (the first batch); uuids already delivered are skipped.
+    assert ids(read_ndjson(out)) == {u: 1 for u in first | second}
+
+
+def test_a_stream_the_token_does_not_cover_is_a_warning(tmp_path: Path, token: str) -> None:
+    api = start_stub(token, features=("auditevents",))
+    try:
+        expected = {e["uuid"] for e in make_events("auditevents", 4, prefix="A")}
+        api.add("auditevents", make_events("auditevents", 4, prefix="A"))
+        api.add("itemusages", make_events("itemusages", 4, prefix="A"))
+        out = tmp_path / "out.ndjson"
+        status, _, stderr = run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))
+        assert status == 0, stderr
+        assert stderr.count("stream_not_covered") == 2
+        assert set(ids(read_ndjson(out))) == expected
+        assert all(r.path.endswith(("auditevents", "introspect")) for r in api.requests)
+        report = run_cli(["collect", "--status", "--state", str(tmp_path / "state.sqlite3")])
+        assert report[0] == 0 and "not covered" in report[1].decode()
+    finally:
+        api.stop()
+
+
+def test_401_mid_run_stops_that_stream_only(api: StubEventsApi, tmp_path: Path) -> None:
+    feed(api, 4)
+    api.fail_next(401, endpoint="signinattempts")
+    out = tmp_path / "out.ndjson"
+    status, _, stderr = run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))
+    assert status == 1
+    assert "HTTP 401" in stderr
+    assert sum(r.path.endswith("signinattempts") for r in api.requests) == 1  # not retried
+    datasets = {d["event"]["dataset"] for d in read_ndjson(out)}
+    assert datasets == {"1password.audit_events", "1password.item_usages"}
+
+
+def test_v1_endpoints_and_v1_introspection(token: str, tmp_path: Path) -> None:
+    api = start_stub(token, introspect_v2=False)
+    try:
+        feed(api, 2)
+        out = tmp_path / "out.ndjson"
+        status, _, stderr = run_cli(collect_args(api, tmp_path, "--once", "--api-version", "v1",
+                                                 "-o", str(out)))
+        assert status == 0, stderr
+        paths = [r.path for r in api.requests]
+        assert paths[:2] == ["/api/v2/auth/introspect", "/api/auth/introspect"]
+        assert all(p.startswith("/api/v1/") for p in paths[2:])
+        documents = read_ndjson(out)
+        assert len(documents) == 6
+        assert all("account_uuid" not in d.get("onepassword", {}) for d in documents)
+    finally:
+        api.stop()
+
+
+def test_v2_keeps_the_msp_fields(api: StubEventsApi, tmp_path: Path) -> None:
+    feed(api, 1)
+    out = tmp_path / "out.ndjson"
+    assert run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))[0] == 0
+    documents = read_ndjson(out)
+    assert all(d["onepassword"]["account_uuid"] == "MSPACCOUNTCCCCCCCCCCCCCCCC" for d in documents)
+    audit = next(d for d in documents if d["event"]["dataset"] == "1password.audit_events")
+    assert audit["onepassword"]["actor_type"] == "external_user"
+
+
+def test_the_rate_limit_is_never_exceeded_across_runs(token: str, tmp_path: Path) -> None:
+    api = start_stub(token, rate_limit=(6, 1.0))
+    try:
+        expected = feed(api, 5)
+        out = tmp_path / "out.ndjson"
+        base = collect_args(api, tmp_path, "--once", "--page-size", "1", "-o", str(out))
+        base[base.index("2000/1s")] = "6/1s"
+        first = run_cli(base)
+        more = feed(api, 2, prefix="B")
+        second = run_cli(base)  # back to back: starts with the first run's requests counted
+        assert first[0] == 0 and second[0] == 0, first[2] + second[2]
+        assert len(api.requests) == 23  # 1 + 3 × 5 pages, then 1 + 3 × 2
+        assert api.state.rate_limited == 0
+        assert api.max_in_window(1.0) <= 6
+        assert ids(read_ndjson(out)) == {u: 1 for u in expected | more}
+    finally:
+        api.stop()
+
+
+def test_pages_per_cycle_lets_every_stream_take_turns(api: StubEventsApi, tmp_path: Path) -> None:
+    feed(api, 12)
+    out = tmp_path / "out.ndjson"
+    assert run_cli(collect_args(api, tmp_path, "--once", "--page-size", "2",
+                                "--pages-per-cycle", "2", "-o", str(out)))[0] == 0
+    order = [p.rsplit("/", 1)[-1] for p in page_requests(api)]
+    assert order[:6] == ["auditevents"] * 2 + ["itemusages"] * 2 + ["signinattempts"] * 2
+    assert len(read_ndjson(out)) == 36
+
+
+def test_gzip_output_appends_members_across_runs(api: StubEventsApi, tmp_path: Path) -> None:
+    first = feed(api, 5, prefix="A")
+    out = tmp_path / "out.ndjson.gz"
+    assert run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))[0] == 0
+    second = feed(api, 5, prefix="B")
+    assert run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))[0] == 0
+    lines = gzip.decompress(out.read_bytes()).splitlines()
+    assert ids([orjson.loads(x) for x in lines]) == {u: 1 for u in first | second}
+
+
+def test_stdout_when_no_output_file(api: StubEventsApi, tmp_path: Path) -> None:
+    expected = feed(api, 3)
+    status, stdout, _ = run_cli(collect_args(api, tmp_path, "--once"))
+    assert status == 0
+    assert ids([orjson.loads(x) for x in stdout.splitlines()]) == {u: 1 for u in expected}
+
+
+def test_status_flags_a_silent_stream(api: StubEventsApi, tmp_path: Path) -> None:
+    feed(api, 2, prefix="A")
+    out = tmp_path / "out.ndjson"
+    state = str(tmp_path / "state.sqlite3")
+    assert run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))[0] == 0
+    time.sleep(1.2)
+    for endpoint in ("auditevents", "itemusages"):  # sign-ins stay quiet; old events are late
+        api.add(endpoint, make_events(endpoint, 1, prefix="B", minutes_ago=100))
+    assert run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))[0] == 0
+    status, report, _ = run_cli(["collect", "--status", "--state", state,
+                                 "--silence-alert", "1s"])
+    text = report.decode()
+    assert status == 1
+    rows = {line.split()[1]: line for line in text.splitlines()[1:] if "default" in line}
+    assert "SILENT" in rows["signin_attempts"]
+    assert "SILENT" not in rows["audit_events"] and "SILENT" not in rows["item_usages"]
+    assert run_cli(["collect", "--status", "--state", state])[0] == 0  # 24 h: all fine
+
+
+def test_cycle_log_lines_carry_the_health_figures(api: StubEventsApi, tmp_path: Path) -> None:
+    feed(api, 2)
+    args = [a for a in collect_args(api, tmp_path, "--once", "-o", str(tmp_path / "o")) if a != "-q"]
+    status, _, stderr = run_cli(args)
+    assert status == 0
+    cycles = [orjson.loads(x) for x in stderr.splitlines() if '"event":"cycle"' in x]
+    assert {c["stream"] for c in cycles} == {"audit_events", "item_usages", "signin_attempts"}
+    assert all({"last_poll", "last_event_time", "delivered", "cursor_age_seconds",
+                "consecutive_failures", "silent"} <= set(c) for c in cycles)
+
+
+def test_several_accounts_one_failing_does_not_stop_the_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good_token, bad_token = new_token(), new_token()
+    good = start_stub(good_token, account_uuid="ACCOUNTGOOD")
+    bad = start_stub(new_token(), account_uuid="ACCOUNTBAD")  # rejects bad_token: 401
+    try:
+        expected = feed(good, 3)
+        feed(bad, 3)
+        (tmp_path / "good.token").write_text(good_token + "\n")
+        monkeypatch.setenv("BAD_TOKEN", bad_token)
+        config = tmp_path / "accounts.toml"
+        config.write_text(
+            f'[[account]]\nname = "good"\nurl = "{good.url}"\n'
+            f'token_file = "{tmp_path / "good.token"}"\n\n'
+            f'[[account]]\nname = "bad"\nurl = "{bad.url}"\ntoken_env = "BAD_TOKEN"\n'
+        )
+        out = tmp_path / "out.ndjson"
+        status, _, stderr = run_cli(["collect", "--config", str(config), "--state",
+                                     str(tmp_path / "s.sqlite3"), "--once", "-o", str(out),
+                                     "-q", "--backoff-base", "0.01s"])
+        assert status == 1
+        assert "bad:" in stderr and "401" in stderr
+        assert ids(read_ndjson(out)) == {u: 1 for u in expected}
+    finally:
+        good.stop()
+        bad.stop()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--url", "http://events.example.com"], "refusing plain HTTP"),
+        (["--url", "ftp://127.0.0.1"], "not an http(s) URL"),
+        (["--token", "ops_secret_value"], "unrecognized arguments"),
+        (["--since", "yesterday"], "not a time or a duration"),
+        (["--rate-limit", "600"], "not a rate limit"),
+        (["--streams", "logins"], "unknown stream"),
+    ],
+)
+def test_usage_errors_exit_2(
+    argv: list[str], message: str, tmp_path: Path, token: str
+) -> None:
+    base = ["collect", "--once", "--state", str(tmp_path / "s.sqlite3")]
+    if "--url" not in argv:
+        base += ["--url", "http://127.0.0.1:9"]
+    status, _, stderr = run_cli(base + argv)
+    assert status == 2
+    assert message in stderr
+    assert "token file" not in stderr  # --token is not an abbreviation of --token-file
+
+
+def test_no_token_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EVENTS_API_TOKEN", raising=False)
+    status, _, stderr = run_cli(["collect", "--once", "--url", "http://127.0.0.1:9",
+                                 "--state", str(tmp_path / "s")])
+    assert status == 2 and "EVENTS_API_TOKEN" in stderr
+
+
+def test_urls_from_regions_and_token_audience() -> None:
+    import base64
+
+    from onepassword_ecs.collect import Secret, check_url, resolve_base_url, url_from_token
+
+    def jwt(claims: dict[str, object]) -> Secret:
+        body = base64.urlsafe_b64encode(orjson.dumps(claims)).decode().rstrip("=")
+        return Secret(f"eyJhbGciOiJFUzI1NiJ9.{body}.c2lnbmF0dXJl")
+
+    assert url_from_token(jwt({"aud": ["events.1password.eu"]})) == "https://events.1password.eu"
+    assert url_from_token(jwt({"aud": ["com.1password.streamingservice"]})) is None
+    assert url_from_token(Secret("not-a-jwt")) is None
+    assert resolve_base_url(None, "1password.ca", Secret("x")) == "https://events.1password.ca"
+    assert check_url("http://[::1]:8080/") == "http://[::1]:8080"
+    assert check_url("http://localhost:1") == "http://localhost:1"
+
+
+def test_state_keys_cursors_by_account_uuid(api: StubEventsApi, tmp_path: Path) -> None:
+    feed(api, 1)
+    assert run_cli(collect_args(api, tmp_path, "--once", "-o", str(tmp_path / "o")))[0] == 0
+    with sqlite3.connect(tmp_path / "state.sqlite3") as db:
+        rows = db.execute("SELECT account, stream, api_version, cursor FROM streams").fetchall()
+    assert {(r[0], r[1], r[2]) for r in rows} == {
+        ("ACCOUNTAAAAAAAAAAAAAAAAAAA", s, "v2")
+        for s in ("audit_events", "item_usages", "signin_attempts")
+    }
+    assert all(r[3] for r in rows)
