@@ -394,12 +394,13 @@ def test_several_accounts_one_failing_does_not_stop_the_other(
     ],
 )
 def test_usage_errors_exit_2(
-    argv: list[str], message: str, tmp_path: Path, token: str
+    argv: list[str], message: str, tmp_path: Path, token: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     base = ["collect", "--once", "--state", str(tmp_path / "s.sqlite3")]
     if "--url" not in argv:
         base += ["--url", "http://127.0.0.1:9"]
     status, _, stderr = run_cli(base + argv)
+    stderr += capsys.readouterr().err  # argparse writes its own errors to sys.stderr
     assert status == 2
     assert message in stderr
     assert "token file" not in stderr  # --token is not an abbreviation of --token-file
