@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
 import records
 from events_api_stub import FEATURES, StubEventsApi
-
 from onepassword_ecs.cli import main
 
 BUILDERS = {
@@ -24,12 +24,18 @@ BUILDERS = {
     "signinattempts": records.signin,
 }
 FAST = [
-    "--interval", "0.1s",
-    "--backoff-base", "0.01s",
-    "--backoff-max", "0.05s",
-    "--timeout", "5s",
-    "--rate-limit", "2000/1s",
-    "--since", "2h",
+    "--interval",
+    "0.1s",
+    "--backoff-base",
+    "0.01s",
+    "--backoff-max",
+    "0.05s",
+    "--timeout",
+    "5s",
+    "--rate-limit",
+    "2000/1s",
+    "--since",
+    "2h",
     "-q",
 ]
 
@@ -39,15 +45,17 @@ def new_token() -> str:
     return "ops_" + secrets.token_urlsafe(32)
 
 
-def make_events(endpoint: str, count: int, *, prefix: str, minutes_ago: float = 30.0,
-                v2: bool = True) -> list[dict[str, Any]]:
+def make_events(
+    endpoint: str, count: int, *, prefix: str, minutes_ago: float = 30.0, v2: bool = True
+) -> list[dict[str, Any]]:
     """``count`` records one second apart, starting ``minutes_ago`` before now."""
     start = datetime.now(UTC) - timedelta(minutes=minutes_ago)
     made = []
     for number in range(count):
         when = (start + timedelta(seconds=number)).isoformat().replace("+00:00", "Z")
-        record = BUILDERS[endpoint](uuid=f"{prefix}{endpoint[:2].upper()}{number:06d}",
-                                    timestamp=when)
+        record = BUILDERS[endpoint](
+            uuid=f"{prefix}{endpoint[:2].upper()}{number:06d}", timestamp=when
+        )
         if v2:
             record["account_uuid"] = "MSPACCOUNTCCCCCCCCCCCCCCCC"
             if endpoint == "auditevents":

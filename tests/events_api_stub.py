@@ -158,8 +158,9 @@ class _Handler(BaseHTTPRequestHandler):
         status, answer, headers = self._route(method, body, arrived)
         with stub.lock:
             stub.requests.append(
-                RequestRecord(arrived, method, self.path, body, status,
-                              self.headers.get("Authorization"))
+                RequestRecord(
+                    arrived, method, self.path, body, status, self.headers.get("Authorization")
+                )
             )
         if stub.delay:
             time.sleep(stub.delay)
@@ -203,18 +204,34 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "GET" and path == "/api/v2/auth/introspect":
             if not stub.introspect_v2:
                 return 404, {"status": 404, "message": "Not Found"}, {}
-            return 200, {
-                "uuid": stub.integration_uuid,
-                "issued_at": "2025-01-01T00:00:00Z",
-                "features": sorted(features),
-                "account_uuid": stub.account_uuid,
-            }, {}
+            return (
+                200,
+                {
+                    "uuid": stub.integration_uuid,
+                    "issued_at": "2025-01-01T00:00:00Z",
+                    "features": sorted(features),
+                    "account_uuid": stub.account_uuid,
+                },
+                {},
+            )
         if method == "GET" and path == "/api/auth/introspect":
-            return 200, {"UUID": stub.integration_uuid, "IssuedAt": "2025-01-01T00:00:00Z",
-                         "Features": sorted(features)}, {}
+            return (
+                200,
+                {
+                    "UUID": stub.integration_uuid,
+                    "IssuedAt": "2025-01-01T00:00:00Z",
+                    "Features": sorted(features),
+                },
+                {},
+            )
         parts = path.strip("/").split("/")
-        if method != "POST" or len(parts) != 3 or parts[:1] != ["api"] or \
-                parts[1] not in ("v1", "v2") or parts[2] not in FEATURES:
+        if (
+            method != "POST"
+            or len(parts) != 3
+            or parts[:1] != ["api"]
+            or parts[1] not in ("v1", "v2")
+            or parts[2] not in FEATURES
+        ):
             return self._error(404, "Not Found", v1)
         if parts[2] not in features:
             return self._error(401, "Unauthorized: token not scoped to this resource", v1)
@@ -227,8 +244,7 @@ class _Handler(BaseHTTPRequestHandler):
         with stub.lock:
             if "cursor" in body:
                 state = _decode_cursor(body["cursor"])
-                if state is None or state.get("g") != stub.generation or \
-                        state.get("e") != endpoint:
+                if state is None or state.get("g") != stub.generation or state.get("e") != endpoint:
                     return self._error(400, "Bad Request: invalid cursor", v1)
                 given = body["cursor"]
             else:
@@ -239,8 +255,15 @@ class _Handler(BaseHTTPRequestHandler):
                 end = _parse_time(body.get("end_time")) if "end_time" in body else None
                 if ("start_time" in body and start is None) or ("end_time" in body and end is None):
                     return self._error(400, "Bad Request: time", v1)
-                state = {"e": endpoint, "g": stub.generation, "p": 0, "l": limit,
-                         "s": body.get("start_time"), "t": body.get("end_time"), "n": 0}
+                state = {
+                    "e": endpoint,
+                    "g": stub.generation,
+                    "p": 0,
+                    "l": limit,
+                    "s": body.get("start_time"),
+                    "t": body.get("end_time"),
+                    "n": 0,
+                }
                 given = None
             if stub.empty_pages > 0 and given is not None:
                 stub.empty_pages -= 1
@@ -301,8 +324,15 @@ class StubEventsApi:
         with self.state.lock:
             self.state.events[endpoint].extend(copy.deepcopy(records))
 
-    def fail_next(self, status: int, *, count: int = 1, retry_after: str | None = None,
-                  endpoint: str | None = None, body: bytes | None = None) -> None:
+    def fail_next(
+        self,
+        status: int,
+        *,
+        count: int = 1,
+        retry_after: str | None = None,
+        endpoint: str | None = None,
+        body: bytes | None = None,
+    ) -> None:
         with self.state.lock:
             for _ in range(count):
                 self.state.faults.append(Fault(status, retry_after, endpoint, body))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+
 from collect_helpers import (
     FEATURES,
     collect_args,
@@ -62,19 +63,23 @@ def test_once_delivers_every_stream_exactly_once(api: StubEventsApi, tmp_path: P
     api.add("itemusages", [{"uuid": "BADTIME", "timestamp": "yesterday", "action": "reveal"}])
     out, errors = tmp_path / "out.ndjson", tmp_path / "errors.ndjson"
     status, _, stderr = run_cli(
-        collect_args(api, tmp_path, "--once", "--page-size", "5", "-o", str(out),
-                     "--errors", str(errors))
+        collect_args(
+            api, tmp_path, "--once", "--page-size", "5", "-o", str(out), "--errors", str(errors)
+        )
     )
     assert status == 0, stderr
     documents = read_ndjson(out)
     assert ids(documents) == {uuid: 1 for uuid in expected}
     datasets = {doc["event"]["dataset"] for doc in documents}
-    assert datasets == {"1password.audit_events", "1password.item_usages",
-                        "1password.signin_attempts"}
+    assert datasets == {
+        "1password.audit_events",
+        "1password.item_usages",
+        "1password.signin_attempts",
+    }
     rejected = read_ndjson(errors)
     assert [(e["stream"], e["reason"]) for e in rejected] == [("item_usages", "bad_timestamp")]
     assert rejected[0]["cursor"]  # the cursor that fetched the page, to find it again
-    first = [r for r in api.requests if r.method == "POST"][0]
+    first = next(r for r in api.requests if r.method == "POST")
     assert first.path.startswith("/api/v2/")
     assert set(first.body) == {"limit", "start_time"} and first.body["limit"] == 5
 
@@ -86,8 +91,17 @@ def test_first_run_resets_from_since_then_continues_from_the_cursor(
     until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     before = datetime.now(UTC)
     status, _, stderr = run_cli(
-        collect_args(api, tmp_path, "--once", "--since", "90m", "--until", until,
-                     "-o", str(tmp_path / "o.ndjson"))
+        collect_args(
+            api,
+            tmp_path,
+            "--once",
+            "--since",
+            "90m",
+            "--until",
+            until,
+            "-o",
+            str(tmp_path / "o.ndjson"),
+        )
     )
     assert status == 0, stderr
     resets = [r.body for r in api.requests if r.method == "POST" and "cursor" not in r.body]
@@ -105,8 +119,15 @@ def test_since_older_than_retention_is_clamped_with_a_warning(
     api: StubEventsApi, tmp_path: Path
 ) -> None:
     status, _, stderr = run_cli(
-        collect_args(api, tmp_path, "--once", "--since", "2020-01-01T00:00:00Z",
-                     "-o", str(tmp_path / "o.ndjson"))
+        collect_args(
+            api,
+            tmp_path,
+            "--once",
+            "--since",
+            "2020-01-01T00:00:00Z",
+            "-o",
+            str(tmp_path / "o.ndjson"),
+        )
     )
     assert status == 0
     assert "120 days" in stderr
@@ -130,14 +151,13 @@ def test_late_events_are_picked_up_by_the_next_run(api: StubEventsApi, tmp_path:
     assert ids(read_ndjson(out)) == {u: 1 for u in first | newer | {e["uuid"] for e in late}}
 
 
-def test_empty_pages_with_has_more_do_not_end_the_cycle(
-    api: StubEventsApi, tmp_path: Path
-) -> None:
+def test_empty_pages_with_has_more_do_not_end_the_cycle(api: StubEventsApi, tmp_path: Path) -> None:
     expected = feed(api, 12)
     api.set(empty_pages=6)
     out = tmp_path / "out.ndjson"
-    status, _, stderr = run_cli(collect_args(api, tmp_path, "--once", "--page-size", "4",
-                                             "-o", str(out)))
+    status, _, stderr = run_cli(
+        collect_args(api, tmp_path, "--once", "--page-size", "4", "-o", str(out))
+    )
     assert status == 0, stderr
     assert ids(read_ndjson(out)) == {u: 1 for u in expected}
     assert api.state.empty_pages == 0  # every injected empty page was served and followed
@@ -189,8 +209,9 @@ def test_exhausted_retries_stop_the_stream_and_exit_1(api: StubEventsApi, tmp_pa
     feed(api, 3)
     api.fail_next(500, count=50, endpoint="itemusages")
     out = tmp_path / "out.ndjson"
-    status, _, stderr = run_cli(collect_args(api, tmp_path, "--once", "--max-attempts", "3",
-                                             "-o", str(out)))
+    status, _, stderr = run_cli(
+        collect_args(api, tmp_path, "--once", "--max-attempts", "3", "-o", str(out))
+    )
     assert status == 1
     assert "retries exhausted" in stderr
     assert sum(r.path.endswith("itemusages") for r in api.requests) == 3
@@ -210,8 +231,17 @@ def test_bad_cursor_stops_by_default_and_resets_without_duplicates(
     assert status == 1
     assert "--on-bad-cursor reset" in stderr
     status, _, stderr = run_cli(
-        collect_args(api, tmp_path, "--once", "--on-bad-cursor", "reset",
-                     "--reset-overlap", "30m", "-o", str(out))
+        collect_args(
+            api,
+            tmp_path,
+            "--once",
+            "--on-bad-cursor",
+            "reset",
+            "--reset-overlap",
+            "30m",
+            "-o",
+            str(out),
+        )
     )
     assert status == 0, stderr
     assert "cursor_reset" in stderr
@@ -254,8 +284,9 @@ def test_v1_endpoints_and_v1_introspection(token: str, tmp_path: Path) -> None:
     try:
         feed(api, 2)
         out = tmp_path / "out.ndjson"
-        status, _, stderr = run_cli(collect_args(api, tmp_path, "--once", "--api-version", "v1",
-                                                 "-o", str(out)))
+        status, _, stderr = run_cli(
+            collect_args(api, tmp_path, "--once", "--api-version", "v1", "-o", str(out))
+        )
         assert status == 0, stderr
         paths = [r.path for r in api.requests]
         assert paths[:2] == ["/api/v2/auth/introspect", "/api/auth/introspect"]
@@ -288,7 +319,7 @@ def test_the_rate_limit_is_never_exceeded_across_runs(token: str, tmp_path: Path
         more = feed(api, 2, prefix="B")
         second = run_cli(base)  # back to back: starts with the first run's requests counted
         assert first[0] == 0 and second[0] == 0, first[2] + second[2]
-        assert len(api.requests) == 23  # 1 + 3 × 5 pages, then 1 + 3 × 2
+        assert len(api.requests) == 23  # 1 + 3 * 5 pages, then 1 + 3 * 2
         assert api.state.rate_limited == 0
         assert api.max_in_window(1.0) <= 6
         assert ids(read_ndjson(out)) == {u: 1 for u in expected | more}
@@ -299,8 +330,22 @@ def test_the_rate_limit_is_never_exceeded_across_runs(token: str, tmp_path: Path
 def test_pages_per_cycle_lets_every_stream_take_turns(api: StubEventsApi, tmp_path: Path) -> None:
     feed(api, 12)
     out = tmp_path / "out.ndjson"
-    assert run_cli(collect_args(api, tmp_path, "--once", "--page-size", "2",
-                                "--pages-per-cycle", "2", "-o", str(out)))[0] == 0
+    assert (
+        run_cli(
+            collect_args(
+                api,
+                tmp_path,
+                "--once",
+                "--page-size",
+                "2",
+                "--pages-per-cycle",
+                "2",
+                "-o",
+                str(out),
+            )
+        )[0]
+        == 0
+    )
     order = [p.rsplit("/", 1)[-1] for p in page_requests(api)]
     assert order[:6] == ["auditevents"] * 2 + ["itemusages"] * 2 + ["signinattempts"] * 2
     assert len(read_ndjson(out)) == 36
@@ -332,8 +377,7 @@ def test_status_flags_a_silent_stream(api: StubEventsApi, tmp_path: Path) -> Non
     for endpoint in ("auditevents", "itemusages"):  # sign-ins stay quiet; old events are late
         api.add(endpoint, make_events(endpoint, 1, prefix="B", minutes_ago=100))
     assert run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))[0] == 0
-    status, report, _ = run_cli(["collect", "--status", "--state", state,
-                                 "--silence-alert", "1s"])
+    status, report, _ = run_cli(["collect", "--status", "--state", state, "--silence-alert", "1s"])
     text = report.decode()
     assert status == 1
     rows = {line.split()[1]: line for line in text.splitlines()[1:] if "default" in line}
@@ -344,13 +388,25 @@ def test_status_flags_a_silent_stream(api: StubEventsApi, tmp_path: Path) -> Non
 
 def test_cycle_log_lines_carry_the_health_figures(api: StubEventsApi, tmp_path: Path) -> None:
     feed(api, 2)
-    args = [a for a in collect_args(api, tmp_path, "--once", "-o", str(tmp_path / "o")) if a != "-q"]
+    args = [
+        a for a in collect_args(api, tmp_path, "--once", "-o", str(tmp_path / "o")) if a != "-q"
+    ]
     status, _, stderr = run_cli(args)
     assert status == 0
     cycles = [orjson.loads(x) for x in stderr.splitlines() if '"event":"cycle"' in x]
     assert {c["stream"] for c in cycles} == {"audit_events", "item_usages", "signin_attempts"}
-    assert all({"last_poll", "last_event_time", "delivered", "cursor_age_seconds",
-                "consecutive_failures", "silent"} <= set(c) for c in cycles)
+    assert all(
+        {
+            "last_poll",
+            "last_event_time",
+            "delivered",
+            "cursor_age_seconds",
+            "consecutive_failures",
+            "silent",
+        }
+        <= set(c)
+        for c in cycles
+    )
 
 
 def test_several_accounts_one_failing_does_not_stop_the_other(
@@ -371,9 +427,21 @@ def test_several_accounts_one_failing_does_not_stop_the_other(
             f'[[account]]\nname = "bad"\nurl = "{bad.url}"\ntoken_env = "BAD_TOKEN"\n'
         )
         out = tmp_path / "out.ndjson"
-        status, _, stderr = run_cli(["collect", "--config", str(config), "--state",
-                                     str(tmp_path / "s.sqlite3"), "--once", "-o", str(out),
-                                     "-q", "--backoff-base", "0.01s"])
+        status, _, stderr = run_cli(
+            [
+                "collect",
+                "--config",
+                str(config),
+                "--state",
+                str(tmp_path / "s.sqlite3"),
+                "--once",
+                "-o",
+                str(out),
+                "-q",
+                "--backoff-base",
+                "0.01s",
+            ]
+        )
         assert status == 1
         assert "bad:" in stderr and "401" in stderr
         assert ids(read_ndjson(out)) == {u: 1 for u in expected}
@@ -408,8 +476,9 @@ def test_usage_errors_exit_2(
 
 def test_no_token_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("EVENTS_API_TOKEN", raising=False)
-    status, _, stderr = run_cli(["collect", "--once", "--url", "http://127.0.0.1:9",
-                                 "--state", str(tmp_path / "s")])
+    status, _, stderr = run_cli(
+        ["collect", "--once", "--url", "http://127.0.0.1:9", "--state", str(tmp_path / "s")]
+    )
     assert status == 2 and "EVENTS_API_TOKEN" in stderr
 
 
@@ -440,3 +509,35 @@ def test_state_keys_cursors_by_account_uuid(api: StubEventsApi, tmp_path: Path) 
         for s in ("audit_events", "item_usages", "signin_attempts")
     }
     assert all(r[3] for r in rows)
+
+
+def test_bytes_past_the_committed_length_are_cut_on_start(
+    api: StubEventsApi, tmp_path: Path
+) -> None:
+    """What a kill between the file's flush and the cursor commit leaves behind."""
+    first = feed(api, 4, prefix="A")
+    out = tmp_path / "out.ndjson"
+    out.write_bytes(b'{"kept": "a line that was there before the collector"}\n')
+    assert run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))[0] == 0
+    committed = out.stat().st_size
+    with out.open("ab") as handle:
+        handle.write(b'{"event": {"id": "UNCOMMITTED"}}\n{"half a li')
+    second = feed(api, 2, prefix="B")
+    status, _, stderr = run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))
+    assert status == 0
+    assert "cut 44 bytes" in stderr
+    lines = out.read_bytes().splitlines()
+    assert orjson.loads(lines[0]) == {"kept": "a line that was there before the collector"}
+    assert ids([orjson.loads(x) for x in lines[1:]]) == {u: 1 for u in first | second}
+    assert out.stat().st_size > committed
+
+
+def test_a_second_collector_on_the_same_state_is_refused(
+    api: StubEventsApi, tmp_path: Path
+) -> None:
+    import fcntl
+
+    with open(tmp_path / "state.sqlite3.lock", "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        status, _, stderr = run_cli(collect_args(api, tmp_path, "--once"))
+    assert status == 2 and "another collector is running" in stderr
