@@ -203,3 +203,27 @@ def test_the_token_appears_in_no_artefact(api: StubEventsApi, tmp_path: Path, to
     assert [name for name, data in artefacts.items() if secret in data] == []
     # The check can fail: the token is really there to be found when it leaks.
     assert secret in token_file.read_bytes()
+
+
+def test_follow_keeps_a_failing_stream_and_recovers_on_a_later_cycle(
+    api: StubEventsApi, tmp_path: Path, token: str
+) -> None:
+    expected: set[str] = set()
+    for endpoint in FEATURES:
+        events = make_events(endpoint, 4, prefix="F")
+        api.add(endpoint, events)
+        expected.update(e["uuid"] for e in events)
+    api.fail_next(500, count=2, endpoint="auditevents")
+    output = tmp_path / "out.ndjson"
+    argv = [a for a in _argv(api, tmp_path, output, "--follow", "--max-attempts", "2") if a != "-q"]
+    process = spawn(argv, token)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if output.exists() and len(read_ndjson(output)) == len(expected):
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=15)
+    assert process.returncode == 0, stderr.decode()
+    assert b'"event":"poll_failed"' in stderr and b'"stream":"audit_events"' in stderr
+    assert ids(read_ndjson(output)) == {u: 1 for u in expected}

@@ -186,16 +186,17 @@ class _AccountRun:
 
     def _loop(self, client: EventsClient) -> None:
         while self.active and not self.stopper.stopping:
-            all_caught_up = True
+            # Busy: a stream hit its page cap (or restarts after a cursor reset) and has
+            # more to fetch now. Otherwise every stream is caught up, stopped, or (in
+            # --follow) failing, and waiting the interval is right for all of them.
+            busy = False
             for dataset, key in list(self.active.items()):
                 if self.stopper.stopping:
                     return
-                outcome = self._poll(client, dataset, key)
-                if outcome != "caught_up":
-                    all_caught_up = False
-            if self.once and all_caught_up:
-                return
-            if all_caught_up and not self.stopper.pause(self.tunables.interval):
+                busy |= self._poll(client, dataset, key) == "more"
+            if busy:
+                continue
+            if self.once or not self.stopper.pause(self.tunables.interval):
                 return
 
     def _poll(self, client: EventsClient, dataset: Dataset, key: StreamKey) -> str:
