@@ -7,7 +7,8 @@ every failure the collector must survive:
   with an old timestamp comes after newer ones (:meth:`StubEventsApi.add`);
 * the same cursor back on an empty page when there is nothing new;
 * ``has_more=true`` with an empty page and a new cursor (``empty_pages``);
-* 429 with or without ``Retry-After``, 500, or any status (:meth:`fail_next`);
+* 429 with or without ``Retry-After``, 500, or any status, optionally answered too
+  late for the client's timeout (:meth:`fail_next`);
 * 400 for a cursor it no longer knows (:meth:`forget_cursors`);
 * 401 for a stream the token does not cover, or an unknown token;
 * v1 and v2 shapes: v1 endpoints drop the v2 MSP fields, the v1 introspection
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import sys
 import threading
 import time
 from collections import deque
@@ -49,6 +51,7 @@ class Fault:
     retry_after: str | None = None
     endpoint: str | None = None
     body: bytes | None = None
+    stall: float = 0.0
 
 
 @dataclass
@@ -190,6 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
             if stub.faults and stub.faults[0].endpoint in (None, endpoint):
                 fault = stub.faults.popleft()
         if fault is not None:
+            if fault.stall:  # answer too late: the client's read timeout fires first
+                time.sleep(fault.stall)
             if fault.body is not None:
                 return fault.status, fault.body, {}
             status, answer, headers = self._error(fault.status, "scripted failure", v1)
@@ -295,6 +300,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     stub: StubState
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timeout, kill -9) is expected here, not an error."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
 
 class StubEventsApi:
     """The stand-in API: start it, feed it events, script failures, read what it saw."""
@@ -332,10 +343,11 @@ class StubEventsApi:
         retry_after: str | None = None,
         endpoint: str | None = None,
         body: bytes | None = None,
+        stall: float = 0.0,
     ) -> None:
         with self.state.lock:
             for _ in range(count):
-                self.state.faults.append(Fault(status, retry_after, endpoint, body))
+                self.state.faults.append(Fault(status, retry_after, endpoint, body, stall))
 
     def forget_cursors(self) -> None:
         """Every cursor handed out so far becomes unknown: requests with it get 400."""

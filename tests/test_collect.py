@@ -193,6 +193,46 @@ def test_transient_failures_are_retried_and_retry_after_is_honoured(
     assert sum(r.status >= 500 for r in api.requests) == 3
 
 
+def test_timeouts_are_retried(api: StubEventsApi, tmp_path: Path) -> None:
+    expected = feed(api, 3)
+    api.fail_next(500, stall=1.5, endpoint="itemusages")
+    out = tmp_path / "out.ndjson"
+    status, _, stderr = run_cli(
+        collect_args(api, tmp_path, "--once", "--timeout", "0.3s", "-o", str(out))
+    )
+    assert status == 0, stderr
+    assert "timed out" in stderr
+    assert ids(read_ndjson(out)) == {u: 1 for u in expected}
+
+
+def test_connection_errors_are_retried_then_the_run_fails(tmp_path: Path, token: str) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    status, _, stderr = run_cli(
+        [
+            "collect",
+            "--url",
+            f"http://127.0.0.1:{port}",
+            "--state",
+            str(tmp_path / "s"),
+            "--once",
+            "--max-attempts",
+            "4",
+            "--backoff-base",
+            "0.05s",
+            "--backoff-max",
+            "0.1s",
+        ]
+    )
+    assert status == 1
+    assert stderr.count('"event":"retry"') == 3 and "ConnectError" in stderr
+    assert time.monotonic() - started < 20
+
+
 def test_retry_after_as_an_http_date() -> None:
     from email.utils import formatdate
 
@@ -459,6 +499,8 @@ def test_several_accounts_one_failing_does_not_stop_the_other(
         (["--since", "yesterday"], "not a time or a duration"),
         (["--rate-limit", "600"], "not a rate limit"),
         (["--streams", "logins"], "unknown stream"),
+        (["--ca-bundle", "/nonexistent/ca.pem"], "no such file"),
+        (["--page-size", "5000"], "at most 1000"),
     ],
 )
 def test_usage_errors_exit_2(
