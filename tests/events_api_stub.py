@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import ssl
 import sys
 import threading
 import time
@@ -310,16 +311,29 @@ class _Server(ThreadingHTTPServer):
 class StubEventsApi:
     """The stand-in API: start it, feed it events, script failures, read what it saw."""
 
-    def __init__(self, tokens: dict[str, frozenset[str]] | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        tokens: dict[str, frozenset[str]] | None = None,
+        *,
+        tls: tuple[str, str] | None = None,
+        **options: Any,
+    ) -> None:
+        """``tls``: (certificate file, key file) to serve HTTPS instead of HTTP."""
         self.state = StubState(tokens=tokens or {}, **options)
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.stub = self.state
+        self._scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            self._scheme = "https"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self._scheme}://{host}:{port}"
 
     def start(self) -> StubEventsApi:
         self._thread.start()

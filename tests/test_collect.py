@@ -500,6 +500,7 @@ def test_several_accounts_one_failing_does_not_stop_the_other(
         (["--rate-limit", "600"], "not a rate limit"),
         (["--streams", "logins"], "unknown stream"),
         (["--ca-bundle", "/nonexistent/ca.pem"], "no such file"),
+        (["--ca-bundle", __file__], "not PEM certificates"),
         (["--page-size", "5000"], "at most 1000"),
     ],
 )
@@ -583,3 +584,61 @@ def test_a_second_collector_on_the_same_state_is_refused(
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         status, _, stderr = run_cli(collect_args(api, tmp_path, "--once"))
     assert status == 2 and "another collector is running" in stderr
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1, made by the openssl command."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+def test_https_with_a_custom_ca_bundle(
+    token: str, tmp_path: Path, certificate: tuple[str, str]
+) -> None:
+    api = StubEventsApi({token: frozenset(FEATURES)}, tls=certificate).start()
+    try:
+        expected = feed(api, 2)
+        out = tmp_path / "out.ndjson"
+        status, _, stderr = run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))
+        assert status == 1
+        assert "TLS certificate is not trusted" in stderr and "--ca-bundle" in stderr
+        assert api.requests == []  # refused at the handshake, and not retried
+        status, _, stderr = run_cli(
+            collect_args(api, tmp_path, "--once", "--ca-bundle", certificate[0], "-o", str(out))
+        )
+        assert status == 0, stderr
+        assert ids(read_ndjson(out)) == {u: 1 for u in expected}
+    finally:
+        api.stop()

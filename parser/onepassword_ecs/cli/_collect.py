@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import ssl
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -264,8 +265,15 @@ def _tunables(args: argparse.Namespace) -> Tunables:
         if args.rate_limit
         else DEFAULT_RATE_LIMITS
     )
-    if args.ca_bundle and not os.path.isfile(args.ca_bundle):
-        raise CollectorConfigError(f"--ca-bundle {args.ca_bundle}: no such file")
+    if args.ca_bundle:
+        if not os.path.isfile(args.ca_bundle):
+            raise CollectorConfigError(f"--ca-bundle {args.ca_bundle}: no such file")
+        try:
+            ssl.create_default_context(cafile=args.ca_bundle)
+        except ssl.SSLError as exc:
+            raise CollectorConfigError(
+                f"--ca-bundle {args.ca_bundle}: not PEM certificates ({exc.reason})"
+            ) from None
     return Tunables(
         page_size=args.page_size,
         pages_per_cycle=args.pages_per_cycle,

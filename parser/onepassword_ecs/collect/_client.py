@@ -13,9 +13,10 @@ the response body with the token scrubbed out, never from the request.
 from __future__ import annotations
 
 import email.utils
+import ssl
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import httpx
@@ -92,7 +93,11 @@ class EventsClient:
         self._http = httpx.Client(
             base_url=base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            verify=tunables.ca_bundle if tunables.ca_bundle else True,
+            verify=(
+                ssl.create_default_context(cafile=tunables.ca_bundle)
+                if tunables.ca_bundle
+                else True
+            ),
             trust_env=True,
             follow_redirects=False,
             headers={"User-Agent": f"onepassword-ecs/{__version__}"},
@@ -139,6 +144,11 @@ class EventsClient:
         except httpx.TimeoutException as exc:
             raise TransientApiError(f"{method} {path}: timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
+            if _tls_refused(exc):  # retrying will not make an untrusted certificate trusted
+                raise EventsApiError(
+                    f"{method} {path}: the server's TLS certificate is not trusted "
+                    "(a private CA? pass --ca-bundle PATH)"
+                ) from None
             raise TransientApiError(
                 f"{method} {path}: {type(exc).__name__}: {self._scrub(str(exc))}"
             ) from None
@@ -207,5 +217,13 @@ class EventsClient:
         )
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+def _tls_refused(error: BaseException) -> bool:
+    """Whether a transport error comes from certificate verification."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -221,26 +221,23 @@ class StateDb:
                 rows,
             )
             db.execute(
-                "UPDATE streams SET cursor=?, cursor_updated=?, last_poll=?, "
-                "consecutive_failures=0, last_error=NULL, status='ok', "
-                "delivered=delivered + ?, "
-                "last_delivery=CASE WHEN ? > 0 THEN ? ELSE last_delivery END, "
-                "last_event_time=CASE WHEN last_event_time IS NULL OR ? > last_event_time "
-                "THEN ? ELSE last_event_time END "
-                "WHERE account=? AND stream=? AND api_version=?",
-                (
-                    cursor,
-                    now,
-                    now,
-                    documents,
-                    documents,
-                    now,
-                    newest,
-                    newest,
-                    key.account,
-                    key.stream,
-                    key.api_version,
-                ),
+                "UPDATE streams SET cursor=:cursor, "
+                "cursor_updated=CASE WHEN cursor IS :cursor THEN cursor_updated ELSE :now END, "
+                "last_poll=:now, consecutive_failures=0, last_error=NULL, status='ok', "
+                "delivered=delivered + :documents, "
+                "last_delivery=CASE WHEN :documents > 0 THEN :now ELSE last_delivery END, "
+                "last_event_time=CASE WHEN last_event_time IS NULL OR :newest > last_event_time "
+                "THEN :newest ELSE last_event_time END "
+                "WHERE account=:account AND stream=:stream AND api_version=:version",
+                {
+                    "cursor": cursor,
+                    "now": now,
+                    "documents": documents,
+                    "newest": newest,
+                    "account": key.account,
+                    "stream": key.stream,
+                    "version": key.api_version,
+                },
             )
             for path, length in output_lengths.items():
                 db.execute(
