@@ -642,3 +642,45 @@ def test_https_with_a_custom_ca_bundle(
         assert ids(read_ndjson(out)) == {u: 1 for u in expected}
     finally:
         api.stop()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[[account]]\nname = "a"\nurl = "https://x.example"\ntoken = "ops_x"\n', "unknown keys"),
+        ('[[account]]\nurl = "https://x.example"\n', "a name is required"),
+        (
+            '[[account]]\nname = "a"\nregion = "1password.com"\n'
+            '[[account]]\nname = "a"\nregion = "1password.com"\n',
+            "used twice",
+        ),
+        ('[[account]]\nname = "a"\nurl = "http://10.0.0.1"\n', "refusing plain HTTP"),
+        ('[[account]]\nname = "a"\nregion = "1password.com"\nstreams = "all"\n', "list of names"),
+        ("account = 1\n", "no [[account]] table"),
+        ("[[account\n", "not valid TOML"),
+    ],
+)
+def test_config_file_mistakes_are_usage_errors(
+    text: str, message: str, tmp_path: Path, token: str
+) -> None:
+    config = tmp_path / "accounts.toml"
+    config.write_text(text)
+    status, _, stderr = run_cli(
+        ["collect", "--once", "--config", str(config), "--state", str(tmp_path / "s")]
+    )
+    assert status == 2
+    assert message in stderr
+    assert token not in stderr
+
+
+def test_secret_and_event_time_helpers() -> None:
+    from onepassword_ecs.collect import AccountConfig, Secret
+    from onepassword_ecs.collect._source import event_time
+
+    account = AccountConfig(name="a", base_url="https://x", token=Secret("ops_hidden"))
+    assert "ops_hidden" not in repr(account) and "ops_hidden" not in str(Secret("ops_hidden"))
+    assert event_time({"timestamp": "2024-05-01T12:00:00.123456789+02:00"}) == (
+        "2024-05-01T10:00:00.123456+00:00"
+    )
+    assert event_time({"timestamp": "2024-05-01T12:00:00"}) is None  # no offset
+    assert event_time({"timestamp": 5}) is None
