@@ -163,6 +163,20 @@ def test_empty_pages_with_has_more_do_not_end_the_cycle(api: StubEventsApi, tmp_
     assert api.state.empty_pages == 0  # every injected empty page was served and followed
 
 
+def test_endless_empty_pages_do_not_keep_once_running(api: StubEventsApi, tmp_path: Path) -> None:
+    expected = feed(api, 2)
+    api.set(empty_pages=1000)
+    out = tmp_path / "out.ndjson"
+    args = collect_args(api, tmp_path, "--once", "--pages-per-cycle", "3", "-o", str(out))
+    assert run_cli(args)[0] == 0  # the first (reset) pages delivered, then only empty ones
+    first_run = len(api.requests)
+    assert run_cli(args)[0] == 0
+    assert len(api.requests) - first_run == 1 + 3 * 3  # one capped cycle per stream
+    api.set(empty_pages=0)
+    assert run_cli(args)[0] == 0
+    assert ids(read_ndjson(out)) == {u: 1 for u in expected}
+
+
 def test_same_cursor_on_an_empty_page_ends_the_cycle(api: StubEventsApi, tmp_path: Path) -> None:
     feed(api, 2)
     out = tmp_path / "out.ndjson"

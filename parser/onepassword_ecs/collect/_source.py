@@ -14,7 +14,10 @@ collectors' bugs):
 * an empty page whose cursor did not change: caught up, whatever ``has_more`` says
   (the API answers this way when there is nothing new).
 * an empty page with ``has_more=true`` and a new cursor is *not* the end.
-* after ``pages_per_cycle`` pages, the cycle yields to the account's other streams.
+* after ``pages_per_cycle`` pages, the cycle yields to the account's other streams;
+  if every one of those pages was empty, the stream counts as caught up for this
+  cycle, so an API that keeps answering ``has_more=true`` with nothing cannot keep
+  ``--once`` running for ever (the cursor has moved on; the next cycle resumes there).
 
 Records whose uuid was delivered within the recent window (see ``seen`` in
 :mod:`._state`) are dropped before conversion and counted as duplicates: after a
@@ -126,10 +129,12 @@ class EventsSource:
             raise RuntimeError(f"no state row for {self._key}")
         cursor = state.cursor
         endpoint = ENDPOINTS[self._dataset]
+        items_seen = 0
         while self.pages < self._pages_per_cycle and not self._stopper.stopping:
             body = {"cursor": cursor} if cursor else self._reset_body(state.start_time)
             page = self._client.page(self._key.api_version, endpoint, body)
             self.pages += 1
+            items_seen += len(page.items)
             units, seen, duplicates = self._prepare(page.items)
             origin = {"stream": self._dataset.value, "cursor": cursor or "(reset)"}
             yield PageChunk(origin, units, page.cursor, seen, duplicates)
@@ -138,3 +143,5 @@ class EventsSource:
             if ended:
                 self.caught_up = True
                 return
+        if self.pages >= self._pages_per_cycle and items_seen == 0:
+            self.caught_up = True
