@@ -227,3 +227,22 @@ def test_follow_keeps_a_failing_stream_and_recovers_on_a_later_cycle(
     assert process.returncode == 0, stderr.decode()
     assert b'"event":"poll_failed"' in stderr and b'"stream":"audit_events"' in stderr
     assert ids(read_ndjson(output)) == {u: 1 for u in expected}
+
+
+def test_follow_survives_an_unreachable_api_at_start(
+    api: StubEventsApi, tmp_path: Path, token: str
+) -> None:
+    for endpoint in FEATURES:
+        api.add(endpoint, make_events(endpoint, 2, prefix="U"))
+    api.fail_next(503, count=4)  # introspection exhausts two attempts, twice
+    output = tmp_path / "out.ndjson"
+    argv = [a for a in _argv(api, tmp_path, output, "--follow", "--max-attempts", "2") if a != "-q"]
+    process = spawn(argv, token)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (output.exists() and len(read_ndjson(output)) == 6):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=15)
+    assert process.returncode == 0, stderr.decode()
+    assert stderr.count(b'"event":"introspect_failed"') == 2
+    assert len(read_ndjson(output)) == 6

@@ -147,7 +147,9 @@ class _AccountRun:
             config.base_url, config.token, tunables=self.tunables, budget=budget, retry=retry
         )
         try:
-            self._prepare(client)
+            while not self._prepared(client):
+                if not self.stopper.pause(self.tunables.interval):
+                    return self.result
             self._loop(client)
         except Interrupted:
             pass
@@ -156,6 +158,21 @@ class _AccountRun:
         finally:
             client.close()
         return self.result
+
+    def _prepared(self, client: EventsClient) -> bool:
+        """Introspect and set up the streams; False to try again later (``--follow`` only)."""
+        try:
+            self._prepare(client)
+        except TransientApiError as exc:
+            if self.once:
+                raise
+            self.log.error(
+                "introspect_failed",
+                account=self.config.name,
+                message=f"retries exhausted: {exc}; trying again after the interval",
+            )
+            return False
+        return True
 
     def _prepare(self, client: EventsClient) -> None:
         config = self.config
