@@ -427,11 +427,17 @@ def test_status_flags_a_silent_stream(api: StubEventsApi, tmp_path: Path) -> Non
     out = tmp_path / "out.ndjson"
     state = str(tmp_path / "state.sqlite3")
     assert run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))[0] == 0
-    time.sleep(1.2)
-    for endpoint in ("auditevents", "itemusages"):  # sign-ins stay quiet; old events are late
+    with sqlite3.connect(state) as db:  # as if that run had been two hours ago
+        db.execute(
+            "UPDATE streams SET last_delivery = last_delivery - 7200, "
+            "created = created - 7200, last_poll = last_poll - 7200"
+        )
+    # Audit events and item usages deliver again: late events, timestamped 100 minutes
+    # ago. Silence counts from the delivery, so they are not silent; sign-ins are.
+    for endpoint in ("auditevents", "itemusages"):
         api.add(endpoint, make_events(endpoint, 1, prefix="B", minutes_ago=100))
     assert run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))[0] == 0
-    status, report, _ = run_cli(["collect", "--status", "--state", state, "--silence-alert", "1s"])
+    status, report, _ = run_cli(["collect", "--status", "--state", state, "--silence-alert", "1h"])
     text = report.decode()
     assert status == 1
     rows = {line.split()[1]: line for line in text.splitlines()[1:] if "default" in line}
