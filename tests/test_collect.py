@@ -704,3 +704,8 @@ def test_secret_and_event_time_helpers() -> None:
     )
     assert event_time({"timestamp": "2024-05-01T12:00:00"}) is None  # no offset
     assert event_time({"timestamp": 5}) is None
+
+
+def test_status_without_a_state_database_is_a_usage_error(tmp_path: Path) -> None:
+    status, _, stderr = run_cli(["collect", "--status", "--state", str(tmp_path / "none")])
+    assert status == 2 and "no state database" in stderr

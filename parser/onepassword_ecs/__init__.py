@@ -1,7 +1,7 @@
 """onepassword_ecs: 1Password Events API records → Elastic Common Schema 9.4.0 documents.
 
 The public surface is what ``__all__`` lists. Behind it the package is divided into
-rooms by concern (``mapping``, ``ecs``, ``stream``, ``golden``, ``cli``), each a
+rooms by concern (``mapping``, ``ecs``, ``stream``, ``golden``, ``collect``, ``cli``), each a
 sub-package whose own ``__all__`` says what the other rooms may use; the modules inside
 a room are private. ``docs/architecture.md`` draws the map.
 
