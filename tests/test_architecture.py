@@ -26,7 +26,8 @@ ALLOWED: dict[str, set[str]] = {
     "mapping": {"ecs"},
     "golden": {"mapping", "ecs"},
     "stream": {"mapping", "ecs"},
-    "cli": {"mapping", "ecs", "golden", "stream"},
+    "sinks": {"mapping", "ecs", "stream"},
+    "cli": {"mapping", "ecs", "golden", "stream", "sinks"},
 }
 TOP_LEVEL_ALLOWED = {"_errors", "mappings"}
 

@@ -4,7 +4,9 @@ One root, so that a caller can catch everything this library raises on purpose::
 
     OnePasswordEcsError
     ├── NormalizationError (also a ValueError)   a record that cannot become a document
-    └── MappingTableError                         a mapping table in mappings/ is malformed
+    ├── MappingTableError                         a mapping table in mappings/ is malformed
+    ├── InputError                                an input cannot be read at all (stream)
+    └── StoreError                                the event store cannot be opened or written
 
 ``NormalizationError`` carries a short, stable ``reason`` code (for error streams,
 metrics and tests) and the JSON ``path`` of the offending field when there is one,
@@ -13,7 +15,7 @@ so a person can find the problem in the raw record without reading our code.
 
 from __future__ import annotations
 
-__all__ = ["MappingTableError", "NormalizationError", "OnePasswordEcsError"]
+__all__ = ["MappingTableError", "NormalizationError", "OnePasswordEcsError", "StoreError"]
 
 
 class OnePasswordEcsError(Exception):
@@ -45,4 +47,12 @@ class MappingTableError(OnePasswordEcsError):
     """A table under mappings/ does not have the shape the mappers need.
 
     Raised once, when the tables are loaded, naming the file and the entry.
+    """
+
+
+class StoreError(OnePasswordEcsError):
+    """The embedded event store cannot be used as asked.
+
+    Not a store, written by a newer program, missing when opened read-only, or opened
+    read-only and written to. The message names the file and says what to do.
     """
