@@ -25,7 +25,14 @@ from typing import Any
 import orjson
 import pytest
 
-__all__ = ["SearchServer", "search_server"]
+__all__ = [
+    "LOGS_MAPPINGS",
+    "LOGS_SETTINGS",
+    "SearchServer",
+    "install_logs_components",
+    "put",
+    "search_server",
+]
 
 _START_TIMEOUT = 20.0
 _REQUEST_TIMEOUT = 10.0
@@ -56,6 +63,39 @@ class SearchServer:
                 return answer.status, orjson.loads(answer.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, orjson.loads(error.read() or b"null")
+
+
+# Reduced copies of what Elasticsearch 8.11+ installs for logs-*-* data streams.
+LOGS_MAPPINGS = {
+    "template": {
+        "mappings": {
+            "date_detection": False,
+            "properties": {
+                "@timestamp": {"type": "date"},
+                "data_stream": {
+                    "properties": {
+                        "type": {"type": "constant_keyword", "value": "logs"},
+                        "dataset": {"type": "constant_keyword"},
+                        "namespace": {"type": "constant_keyword"},
+                    }
+                },
+            },
+        }
+    }
+}
+LOGS_SETTINGS = {"template": {"settings": {"index": {"mapping": {"ignore_malformed": True}}}}}
+
+
+def put(server: SearchServer, path: str, body: Any) -> None:
+    """PUT a template; fail the test unless the server acknowledged it."""
+    status, answer = server.request("PUT", path, body)
+    assert status == 200 and answer == {"acknowledged": True}, (path, status, answer)
+
+
+def install_logs_components(server: SearchServer) -> None:
+    """What Elasticsearch 8.11+ has built in and noida-db lacks: logs@mappings, logs@settings."""
+    put(server, "/_component_template/logs@mappings", LOGS_MAPPINGS)
+    put(server, "/_component_template/logs@settings", LOGS_SETTINGS)
 
 
 def _free_port() -> int:

@@ -20,29 +20,15 @@ import pytest
 from onepassword_ecs import Dataset, index_template, normalize
 from onepassword_ecs.cli import main
 from onepassword_ecs.golden import discover_cases
-from search_server import SearchServer, search_server  # noqa: F401  (the fixture)
+from search_server import (  # noqa: F401  (search_server is the fixture)
+    SearchServer,
+    install_logs_components,
+    put,
+    search_server,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
-# Reduced copies of what Elasticsearch 8.11+ installs for logs-*-* data streams.
-LOGS_MAPPINGS = {
-    "template": {
-        "mappings": {
-            "date_detection": False,
-            "properties": {
-                "@timestamp": {"type": "date"},
-                "data_stream": {
-                    "properties": {
-                        "type": {"type": "constant_keyword", "value": "logs"},
-                        "dataset": {"type": "constant_keyword"},
-                        "namespace": {"type": "constant_keyword"},
-                    }
-                },
-            },
-        }
-    }
-}
-LOGS_SETTINGS = {"template": {"settings": {"index": {"mapping": {"ignore_malformed": True}}}}}
 BUILT_IN_LOGS = {
     "index_patterns": ["logs-*-*"],
     "priority": 100,
@@ -63,14 +49,8 @@ def elastic_integration_template(dataset: Dataset) -> dict[str, Any]:
     }
 
 
-def put(server: SearchServer, path: str, body: Any) -> None:
-    status, answer = server.request("PUT", path, body)
-    assert status == 200 and answer == {"acknowledged": True}, (path, status, answer)
-
-
 def install_elasticsearch_and_elastic_integration(server: SearchServer) -> None:
-    put(server, "/_component_template/logs@mappings", LOGS_MAPPINGS)
-    put(server, "/_component_template/logs@settings", LOGS_SETTINGS)
+    install_logs_components(server)
     put(server, "/_index_template/logs", BUILT_IN_LOGS)
     for dataset in Dataset:
         put(
@@ -123,8 +103,7 @@ def test_installs_beside_elastic_integration_and_documents_index(
     ours_first: bool,
 ) -> None:
     if ours_first:
-        put(search_server, "/_component_template/logs@mappings", LOGS_MAPPINGS)
-        put(search_server, "/_component_template/logs@settings", LOGS_SETTINGS)
+        install_logs_components(search_server)
         put(search_server, "/_index_template/logs-1password_ecs", index_template())
         install_elasticsearch_and_elastic_integration(search_server)
     else:
