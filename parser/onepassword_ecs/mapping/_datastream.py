@@ -12,6 +12,7 @@ a stage, so the conversion loop needs no new option.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .._errors import NormalizationError
@@ -28,11 +29,19 @@ def check_namespace(namespace: object) -> str:
     """Return ``namespace`` if it can be part of a data stream name, else raise
     ``NormalizationError('bad_namespace')`` saying why (as ``dataset=`` does for a bad
     dataset name: an argument of ``normalize``, not the record, is wrong)."""
-    problem = namespace_problem(namespace)
+    problem = (
+        _known_problem(namespace) if isinstance(namespace, str) else namespace_problem(namespace)
+    )
     if problem is not None:
         raise NormalizationError(BAD_NAMESPACE, problem)
     assert isinstance(namespace, str)
     return namespace
+
+
+@functools.lru_cache(maxsize=64)
+def _known_problem(namespace: str) -> str | None:
+    # A run uses one namespace for millions of records: check it once.
+    return namespace_problem(namespace)
 
 
 def add_data_stream(document: dict[str, Any], dataset: Dataset, namespace: str) -> None:
@@ -49,9 +58,19 @@ class DataStreamStage:
 
     def __init__(self, namespace: str) -> None:
         self.namespace = check_namespace(namespace)
+        # event.dataset -> data_stream, computed once: this runs for every document.
+        self._by_event_dataset = {
+            dataset.event_dataset: data_stream_fields(dataset.value, self.namespace)
+            for dataset in Dataset
+        }
 
     def __call__(self, document: dict[str, Any]) -> dict[str, Any]:
-        add_data_stream(document, parse_dataset(document["event"]["dataset"]), self.namespace)
+        event_dataset = document["event"]["dataset"]
+        fields = self._by_event_dataset.get(event_dataset)
+        if fields is None:  # not one of ours: say which, through the usual parser
+            add_data_stream(document, parse_dataset(event_dataset), self.namespace)
+        else:
+            document["data_stream"] = dict(fields)  # each document its own dict
         return document
 
     def __repr__(self) -> str:
