@@ -4,6 +4,7 @@ the template sits beside Elastic's own 1Password integration without clashing wi
 from __future__ import annotations
 
 import functools
+import io
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import orjson
 import pytest
 
 from onepassword_ecs import Dataset, normalize
+from onepassword_ecs.cli import main
 from onepassword_ecs.ecs import (
     TEMPLATE_NAME,
     TEMPLATE_PATTERN,
@@ -351,3 +353,20 @@ def test_template_is_json_deterministic_and_fresh_each_call() -> None:
     assert orjson.dumps(first) == orjson.dumps(index_template())
     first["template"]["mappings"]["properties"].clear()
     assert index_template()["template"]["mappings"]["properties"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "composed"),
+    [
+        ([], ["logs@mappings", "logs@settings"]),
+        (["--no-logs-components"], None),
+        (["--flavor", "opensearch"], None),
+    ],
+)
+def test_cli_template_prints_the_library_template(argv: list[str], composed: Any) -> None:
+    out = io.BytesIO()
+    assert main(["template", *argv], stdout=out, stderr=io.StringIO()) == 0
+    printed = orjson.loads(out.getvalue())
+    assert printed.get("composed_of") == composed
+    assert printed["index_patterns"] == ["logs-1password_ecs.*-*"]
+    assert printed["priority"] == 150
