@@ -26,8 +26,9 @@ ALLOWED: dict[str, set[str]] = {
     "mapping": {"ecs"},
     "golden": {"mapping", "ecs"},
     "stream": {"mapping", "ecs"},
+    "sinks": {"mapping", "ecs", "stream"},
     "collect": {"mapping", "stream"},
-    "cli": {"mapping", "ecs", "golden", "stream", "collect"},
+    "cli": {"mapping", "ecs", "golden", "stream", "sinks", "collect"},
 }
 TOP_LEVEL_ALLOWED = {"_errors", "mappings"}
 

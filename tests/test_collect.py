@@ -352,6 +352,32 @@ def test_v1_endpoints_and_v1_introspection(token: str, tmp_path: Path) -> None:
         api.stop()
 
 
+def test_documents_are_the_ones_convert_writes(api: StubEventsApi, tmp_path: Path) -> None:
+    feed(api, 2)
+    out = tmp_path / "out.ndjson"
+    assert (
+        run_cli(collect_args(api, tmp_path, "--once", "--namespace", "prod", "-o", str(out)))[0]
+        == 0
+    )
+    collected = read_ndjson(out)
+    assert {d["data_stream"]["namespace"] for d in collected} == {"prod"}
+    pages = tmp_path / "pages.ndjson"
+    pages.write_bytes(
+        b"".join(orjson.dumps(r) + b"\n" for e in FEATURES for r in api.state.events[e])
+    )
+    converted = tmp_path / "converted.ndjson"
+    status, _, _ = run_cli(
+        ["convert", str(pages), "-o", str(converted), "--namespace", "prod", "-q"]
+    )
+    assert status == 0
+    by_id = {d["event"]["id"]: d for d in read_ndjson(converted)}
+    assert all(by_id[d["event"]["id"]] == d for d in collected) and len(by_id) == len(collected)
+    bare = tmp_path / "bare.ndjson"
+    args = collect_args(api, tmp_path / "second", "--once", "--no-data-stream", "-o", str(bare))
+    assert run_cli(args)[0] == 0
+    assert all("data_stream" not in d for d in read_ndjson(bare))
+
+
 def test_v2_keeps_the_msp_fields(api: StubEventsApi, tmp_path: Path) -> None:
     feed(api, 1)
     out = tmp_path / "out.ndjson"
@@ -709,3 +735,17 @@ def test_secret_and_event_time_helpers() -> None:
 def test_status_without_a_state_database_is_a_usage_error(tmp_path: Path) -> None:
     status, _, stderr = run_cli(["collect", "--status", "--state", str(tmp_path / "none")])
     assert status == 2 and "no state database" in stderr
+
+
+def test_default_state_is_created_under_xdg_state_home(
+    api: StubEventsApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed(api, 1)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    args = collect_args(api, tmp_path, "--once", "-o", str(tmp_path / "o.ndjson"))
+    at = args.index("--state")
+    del args[at : at + 2]
+    assert run_cli(args)[0] == 0
+    state = tmp_path / "xdg" / "onepassword-ecs" / "collector.sqlite3"
+    assert state.is_file() and state.stat().st_mode & 0o777 == 0o600
+    assert run_cli(["collect", "--status"])[0] == 0

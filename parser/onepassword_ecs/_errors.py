@@ -5,6 +5,8 @@ One root, so that a caller can catch everything this library raises on purpose::
     OnePasswordEcsError
     ├── NormalizationError (also a ValueError)   a record that cannot become a document
     ├── MappingTableError                         a mapping table in mappings/ is malformed
+    ├── InputError                                an input cannot be read at all (stream)
+    ├── StoreError                                the event store cannot be opened or written
     └── CollectorError                            the collector cannot go on as asked
         ├── CollectorConfigError                  bad option, config file, token or URL (exit 2)
         └── EventsApiError                        the Events API refused or could not be reached
@@ -33,6 +35,7 @@ __all__ = [
     "NotAuthorizedError",
     "OnePasswordEcsError",
     "RateLimitedError",
+    "StoreError",
     "TransientApiError",
 ]
 
@@ -66,6 +69,14 @@ class MappingTableError(OnePasswordEcsError):
     """A table under mappings/ does not have the shape the mappers need.
 
     Raised once, when the tables are loaded, naming the file and the entry.
+    """
+
+
+class StoreError(OnePasswordEcsError):
+    """The embedded event store cannot be used as asked.
+
+    Not a store, written by a newer program, missing when opened read-only, or opened
+    read-only and written to. The message names the file and says what to do.
     """
 
 

@@ -40,6 +40,7 @@ from ..collect import (
     status,
 )
 from ._common import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, Streams, positive_int
+from ._datastream import add_data_stream_options, data_stream_stages
 
 __all__ = ["register"]
 
@@ -132,6 +133,7 @@ def register(commands: Any) -> None:
         type=Path,
         help="state database (default $XDG_STATE_HOME/onepassword-ecs/collector.sqlite3)",
     )
+    add_data_stream_options(out)
     out.add_argument(
         "-q",
         "--quiet",
@@ -307,6 +309,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
             once=args.once,
             silence_alert=args.silence_alert,
             quiet=args.quiet,
+            stages=data_stream_stages(args),
         )
         outcome = collect(request, stdout=streams.stdout, stderr=streams.stderr, warnings=warnings)
     except CollectorConfigError as exc:

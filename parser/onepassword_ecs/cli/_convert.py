@@ -34,6 +34,7 @@ from ._common import (
     positive_int,
     silence_stdout,
 )
+from ._datastream import add_data_stream_options, data_stream_stages
 
 __all__ = ["register"]
 
@@ -91,6 +92,7 @@ def register(commands: Any) -> None:
         metavar="N",
         help="convert in N processes (output order and content are unchanged)",
     )
+    add_data_stream_options(convert)
     convert.set_defaults(handler=run)
 
 
@@ -156,6 +158,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
                 tally=tally,
                 dataset=args.dataset,
                 keep_original=args.keep_original,
+                stages=data_stream_stages(args),
                 workers=args.workers,
                 on_chunk=progress.update if progress is not None else None,
             )

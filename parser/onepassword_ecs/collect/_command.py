@@ -23,7 +23,7 @@ from types import FrameType
 from typing import IO, TextIO
 
 from .._errors import CollectorConfigError
-from ..stream import Batch, NdjsonSink, Sink, SinkResult, Tally
+from ..stream import Batch, NdjsonSink, Sink, SinkResult, Stage, Tally
 from ._config import AccountConfig, Tunables
 from ._health import Log, format_status
 from ._run import Delivery, run_accounts
@@ -46,6 +46,8 @@ class CollectRequest:
     once: bool = False
     silence_alert: float = 86400.0
     quiet: bool = False
+    stages: Sequence[Stage] = ()
+    """Applied to every document after normalize, as ``convert`` does (data_stream.*)."""
 
 
 @dataclass
@@ -94,8 +96,19 @@ def open_sinks(
 
 @contextmanager
 def _state_lock(path: Path) -> Iterator[None]:
-    """One collector per state database: a second one would fetch the same pages."""
-    with open(f"{path}.lock", "a") as handle:
+    """One collector per state database: a second one would fetch the same pages.
+
+    Creates the state folder on first use (the default one under $XDG_STATE_HOME may
+    not exist yet).
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(f"{path}.lock", "a")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise CollectorConfigError(
+            f"cannot use the state database {path}: {exc.strerror}"
+        ) from None
+    with handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -171,7 +184,9 @@ def collect(
         else:
             errors = _TextErrors(stderr)
         tally = Tally()
-        delivery = Delivery(sinks, errors, state, tally, request.tunables.reset_overlap)
+        delivery = Delivery(
+            sinks, errors, state, tally, request.tunables.reset_overlap, request.stages
+        )
         with _signals_stop(stop):
             results = run_accounts(
                 request.accounts,

@@ -35,7 +35,7 @@ from .._errors import (
     TransientApiError,
 )
 from ..mapping import Dataset
-from ..stream import Sink, Tally, Task, convert_chunk, deliver
+from ..stream import Sink, Stage, Tally, Task, convert_chunk, deliver
 from ._budget import RateBudget
 from ._client import EventsClient
 from ._config import ENDPOINTS, AccountConfig, Tunables
@@ -59,9 +59,16 @@ class Delivery:
     """
 
     def __init__(
-        self, sinks: Sequence[Sink], errors: Sink, state: StateDb, tally: Tally, overlap: float
+        self,
+        sinks: Sequence[Sink],
+        errors: Sink,
+        state: StateDb,
+        tally: Tally,
+        overlap: float,
+        stages: Sequence[Stage] = (),
     ) -> None:
         self.sinks = list(sinks)
+        self._stages = tuple(stages)
         self.errors = errors
         self._state = state
         self.tally = tally
@@ -74,7 +81,8 @@ class Delivery:
     def page(self, key: StreamKey, dataset: Dataset, chunk: PageChunk) -> int:
         """Deliver and commit one page; return how many documents it gave."""
         with self._lock:
-            result = convert_chunk(Task(chunk.origin, chunk.units, dataset=dataset))
+            task = Task(chunk.origin, chunk.units, dataset=dataset, stages=self._stages)
+            result = convert_chunk(task)
             deliver(result, self.sinks, self.errors, self.tally)
             for sink in self.sinks:
                 sink.flush()
