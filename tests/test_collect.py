@@ -749,3 +749,13 @@ def test_default_state_is_created_under_xdg_state_home(
     state = tmp_path / "xdg" / "onepassword-ecs" / "collector.sqlite3"
     assert state.is_file() and state.stat().st_mode & 0o777 == 0o600
     assert run_cli(["collect", "--status"])[0] == 0
+
+
+def test_rate_limits_above_the_api_are_warned_about() -> None:
+    from onepassword_ecs.collect import DEFAULT_RATE_LIMITS, RateLimit, rate_limit_warnings
+
+    assert rate_limit_warnings(DEFAULT_RATE_LIMITS) == []
+    assert rate_limit_warnings([RateLimit(5, 1.0)]) == []  # 300 a minute, 18,000 an hour
+    assert rate_limit_warnings([RateLimit(10, 0.5), RateLimit(600, 60)]) != []  # 36,000/h
+    (warning,) = rate_limit_warnings([RateLimit(20, 1.0), RateLimit(30_000, 3600)])
+    assert "1200 requests in 60s" in warning

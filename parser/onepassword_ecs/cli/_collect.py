@@ -35,6 +35,7 @@ from ..collect import (
     parse_rate_limit,
     parse_since,
     parse_streams,
+    rate_limit_warnings,
     read_token,
     resolve_base_url,
     status,
@@ -259,7 +260,7 @@ def _accounts(args: argparse.Namespace, warnings: list[str]) -> list[AccountConf
     return [account]
 
 
-def _tunables(args: argparse.Namespace) -> Tunables:
+def _tunables(args: argparse.Namespace, warnings: list[str]) -> Tunables:
     if args.page_size > 1000:
         raise CollectorConfigError("--page-size is at most 1000 (the API's limit)")
     limits = (
@@ -267,6 +268,7 @@ def _tunables(args: argparse.Namespace) -> Tunables:
         if args.rate_limit
         else DEFAULT_RATE_LIMITS
     )
+    warnings.extend(rate_limit_warnings(limits))
     if args.ca_bundle:
         if not os.path.isfile(args.ca_bundle):
             raise CollectorConfigError(f"--ca-bundle {args.ca_bundle}: no such file")
@@ -302,7 +304,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         warnings: list[str] = []
         request = CollectRequest(
             accounts=_accounts(args, warnings),
-            tunables=_tunables(args),
+            tunables=_tunables(args, warnings),
             state_path=state_path,
             output=args.output,
             errors=args.errors,

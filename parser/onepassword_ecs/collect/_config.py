@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import math
 import os
 import re
 import tomllib
@@ -45,6 +46,7 @@ __all__ = [
     "parse_rate_limit",
     "parse_since",
     "parse_streams",
+    "rate_limit_warnings",
     "read_token",
     "resolve_base_url",
     "url_from_token",
@@ -206,6 +208,28 @@ def parse_rate_limit(text: str) -> RateLimit:
     if seconds <= 0:
         raise CollectorConfigError(f"rate-limit window must be positive: {text!r}")
     return RateLimit(number, seconds)
+
+
+def rate_limit_warnings(limits: Sequence[RateLimit]) -> list[str]:
+    """Say so when the configured limits let more through than the API allows.
+
+    The most requests the limits admit in a window of ``W`` seconds is, for each limit,
+    ``count * ceil(W / seconds)``, and the smallest of those; compared with 600 a minute
+    and 30,000 an hour. Lower is always fine; higher is allowed (a test server may be
+    faster) but will meet 429s from the real API.
+    """
+    found = []
+    for api in DEFAULT_RATE_LIMITS:
+        admitted = min(
+            (limit.count * math.ceil(api.seconds / limit.seconds) for limit in limits),
+            default=0,
+        )
+        if admitted > api.count:
+            found.append(
+                f"the rate limits ({', '.join(map(str, limits))}) admit up to {admitted} "
+                f"requests in {api.seconds:g}s, more than the API's {api}: expect 429s"
+            )
+    return found
 
 
 def parse_streams(names: Sequence[str]) -> tuple[Dataset, ...]:
