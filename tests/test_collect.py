@@ -759,3 +759,15 @@ def test_rate_limits_above_the_api_are_warned_about() -> None:
     assert rate_limit_warnings([RateLimit(10, 0.5), RateLimit(600, 60)]) != []  # 36,000/h
     (warning,) = rate_limit_warnings([RateLimit(20, 1.0), RateLimit(30_000, 3600)])
     assert "1200 requests in 60s" in warning
+
+
+@pytest.mark.parametrize("value", ["ops_abc def", "ops_abc\u00e9", "ops_a\x07b"])
+def test_a_malformed_token_is_refused_without_being_quoted(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVENTS_API_TOKEN", value)
+    status, _, stderr = run_cli(
+        ["collect", "--once", "--url", "http://127.0.0.1:9", "--state", str(tmp_path / "s")]
+    )
+    assert status == 2 and "a bearer token has none" in stderr
+    assert "ops_a" not in stderr

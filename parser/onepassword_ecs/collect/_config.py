@@ -303,25 +303,41 @@ def url_from_token(token: Secret) -> str | None:
     return f"https://{host}"
 
 
+_TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]+")
+"""Printable ASCII without spaces: what a bearer token (a JWT) is made of."""
+
+
 def read_token(*, token_file: str | None, env_name: str, environ: Mapping[str, str]) -> Secret:
-    """The token from a file (first line, trimmed) or an environment variable."""
+    """The token from a file (first line, trimmed) or an environment variable.
+
+    A token with spaces, control or non-ASCII characters is refused here, with a
+    message that does not quote it: sent on, it would fail in the HTTP layer, whose
+    error text could quote the header it was in.
+    """
     if token_file is not None:
+        where = f"the token file {token_file}"
         try:
             text = Path(token_file).read_text(encoding="utf-8")
         except OSError as exc:
-            raise CollectorConfigError(
-                f"cannot read the token file {token_file}: {exc.strerror}"
-            ) from None
+            raise CollectorConfigError(f"cannot read {where}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise CollectorConfigError(f"{where} is not UTF-8 text") from None
         lines = text.strip().splitlines()
         value = lines[0].strip() if lines else ""
         if not value:
-            raise CollectorConfigError(f"the token file {token_file} is empty")
-        return Secret(value)
-    value = environ.get(env_name, "").strip()
-    if not value:
+            raise CollectorConfigError(f"{where} is empty")
+    else:
+        where = f"${env_name}"
+        value = environ.get(env_name, "").strip()
+        if not value:
+            raise CollectorConfigError(
+                f"no token: set {env_name} or pass --token-file PATH "
+                "(a token is never accepted on the command line, where ps would show it)"
+            )
+    if not _TOKEN_CHARACTERS.fullmatch(value):
         raise CollectorConfigError(
-            f"no token: set {env_name} or pass --token-file PATH "
-            "(a token is never accepted on the command line, where ps would show it)"
+            f"the token in {where} holds spaces, control or non-ASCII characters; "
+            "a bearer token has none (copied with something extra?)"
         )
     return Secret(value)
 
