@@ -771,3 +771,18 @@ def test_a_malformed_token_is_refused_without_being_quoted(
     )
     assert status == 2 and "a bearer token has none" in stderr
     assert "ops_a" not in stderr
+
+
+def test_a_sink_that_cannot_write_fails_the_run_without_moving_the_cursor(
+    api: StubEventsApi, tmp_path: Path
+) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("needs /dev/full")
+    feed(api, 2)
+    status, _, stderr = run_cli(collect_args(api, tmp_path, "--once", "-o", "/dev/full"))
+    assert status == 1
+    assert "cannot deliver" in stderr and "internal error" not in stderr
+    with sqlite3.connect(tmp_path / "state.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM streams WHERE cursor IS NOT NULL").fetchone() == (
+            0,
+        )

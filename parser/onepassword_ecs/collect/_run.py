@@ -163,6 +163,12 @@ class _AccountRun:
             pass
         except EventsApiError as exc:
             self._fail(f"{config.name}: {exc}")
+        except OSError as exc:  # a sink could not write or flush (disk full, pipe closed)
+            where = f"{exc.filename}: " if exc.filename else ""
+            self._fail(
+                f"{config.name}: cannot deliver: {where}{exc.strerror or exc}; the page's "
+                "cursor was not committed, so it is fetched again next run"
+            )
         finally:
             client.close()
         return self.result
