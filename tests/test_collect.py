@@ -8,6 +8,7 @@ Polling, backoff and rate windows are shrunk by options so the suite stays fast.
 from __future__ import annotations
 
 import gzip
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -786,3 +787,30 @@ def test_a_sink_that_cannot_write_fails_the_run_without_moving_the_cursor(
         assert db.execute("SELECT count(*) FROM streams WHERE cursor IS NOT NULL").fetchone() == (
             0,
         )
+
+
+def test_the_readme_accounts_file_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from onepassword_ecs.collect import AccountDefaults, load_accounts_file
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Collect from 1Password", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```toml\n(.*?)```", section, re.S)
+    token_file = tmp_path / "acme.token"
+    token_file.write_text(new_token())
+    config = tmp_path / "accounts.toml"
+    config.write_text(block.replace("/etc/onepassword-ecs/acme.token", str(token_file)))
+    monkeypatch.setenv("ACME_EU_EVENTS_TOKEN", new_token())
+    accounts = load_accounts_file(
+        str(config),
+        environ=dict(os.environ),
+        now=datetime.now(UTC),
+        defaults=AccountDefaults(),
+        warnings=[],
+    )
+    assert [(a.name, a.base_url) for a in accounts] == [
+        ("acme", "https://events.1password.com"),
+        ("acme-eu", "https://events.1password.eu"),
+    ]
+    assert [s.value for s in accounts[1].streams] == ["audit_events", "signin_attempts"]
