@@ -396,7 +396,11 @@ def test_interrupt_with_output_file_writes_nothing_and_reports(
     status = main(["convert", "-o", str(target)], stdin=stdin, stdout=io.BytesIO(), stderr=err)
     assert status == 130
     assert list(tmp_path.iterdir()) == []
-    assert "30 records read, 30 written, 0 rejected (interrupted)" in err.getvalue()
+    # Nothing reached the file, and the summary says so instead of "30 written".
+    assert f"interrupted; {target} was not written (left as it was)" in err.getvalue()
+    assert "30 records read, 30 converted, 0 written, 0 rejected (interrupted)" in err.getvalue()
+    assert "converted by dataset: signin_attempts 30" in err.getvalue()
+    assert "30 written" not in err.getvalue()
 
 
 def test_interrupt_on_stdout_keeps_what_was_written(monkeypatch: pytest.MonkeyPatch) -> None:
