@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -321,6 +322,8 @@ def test_bad_gzip_is_exit_2_and_leaves_no_output_file(tmp_path: Path) -> None:
     assert "broken.gz" in err
     assert target.read_bytes() == b"previous run\n"  # untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.gz", "out.ndjson"]
+    # What was converted before the damage never reached the file: not "written".
+    assert re.search(r"records read, [\d,]+ converted, 0 written, 0 rejected \(stopped\)", err)
 
 
 def test_bad_gzip_on_stdout_keeps_what_was_converted_before_it(

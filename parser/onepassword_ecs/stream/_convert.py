@@ -322,8 +322,14 @@ def sink_error_lines(sink: str, batch: Batch, result: SinkResult) -> bytes:
 def deliver(result: ChunkResult, sinks: Sequence[Sink], errors: Sink, tally: Tally) -> None:
     """Hand one chunk's documents to every sink and its error lines to the error sink.
 
-    A document a sink refuses becomes an error line naming the sink and its reason.
+    A document a sink refused becomes an error line naming the sink and its reason.
+    The chunk is counted first and its rejected records reported before any document
+    is written: if a sink then fails (a closed pipe, Ctrl-C), the summary still knows
+    what was read and converted, and no rejected record of the chunk goes unreported.
     """
+    tally.add(result)
+    if result.errors:
+        errors.write(Batch(result.errors, sum(result.rejected.values())))
     if result.documents:
         batch = Batch(result.documents, result.written)
         for sink in sinks:
@@ -332,9 +338,6 @@ def deliver(result: ChunkResult, sinks: Sequence[Sink], errors: Sink, tally: Tal
             refused = sink_error_lines(sink.name, batch, answer)
             if refused:
                 errors.write(Batch(refused, len(answer.rejected)))
-    if result.errors:
-        errors.write(Batch(result.errors, sum(result.rejected.values())))
-    tally.add(result)
 
 
 def convert(
