@@ -322,8 +322,23 @@ def test_bad_gzip_is_exit_2_and_leaves_no_output_file(tmp_path: Path) -> None:
     assert "broken.gz" in err
     assert target.read_bytes() == b"previous run\n"  # untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.gz", "out.ndjson"]
+
+
+def test_bad_gzip_with_output_file_claims_nothing_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_source, "CHUNK_LINES", 10)
+    records = b"".join(line(record(SIGNIN, f"R{n}", country=f"{n:06d}")) for n in range(3000))
+    compressed = gzip.compress(records)
+    target = tmp_path / "out.ndjson"
+    status, _, err = run(["convert", "-o", str(target)], compressed[: len(compressed) // 2])
+    assert status == 2
+    assert not target.exists()
     # What was converted before the damage never reached the file: not "written".
-    assert re.search(r"records read, [\d,]+ converted, 0 written, 0 rejected \(stopped\)", err)
+    found = re.search(
+        r"([\d,]+) records read, \1 converted, 0 written, 0 rejected \(stopped\)", err
+    )
+    assert found and found.group(1) != "0", err
 
 
 def test_bad_gzip_on_stdout_keeps_what_was_converted_before_it(
