@@ -10,6 +10,7 @@ from typing import Any
 
 from ..stream import (
     MAX_RECORD_BYTES,
+    PAGE_FACTOR,
     STDIN,
     Batch,
     CountingOutput,
@@ -103,8 +104,8 @@ def register(commands: Any) -> None:
         default=MAX_RECORD_BYTES,
         metavar="N",
         help="reject a record (a line, or an item of a page) longer than N bytes as "
-        "record_too_large, without holding it in memory (default 1MiB; a page or array "
-        "line may be 16 times that)",
+        "record_too_large, without holding it in memory (default 1MiB; a page, an array "
+        f"line or a pretty-printed document may be {PAGE_FACTOR} times that)",
     )
     convert.set_defaults(handler=run)
 

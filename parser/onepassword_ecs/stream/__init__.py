@@ -12,7 +12,7 @@ search clusters are sinks.
 
 from __future__ import annotations
 
-from ._bounded import MAX_RECORD_BYTES, Oversize
+from ._bounded import HEAD_BYTES, MAX_RECORD_BYTES, PAGE_FACTOR, Oversize
 from ._convert import (
     INTERNAL_ERROR,
     RECORD_TOO_LARGE,
@@ -44,8 +44,10 @@ from ._stage import STAGE_ERROR, Stage, apply_stages
 __all__ = [
     "CHUNK_BYTES",
     "CHUNK_LINES",
+    "HEAD_BYTES",
     "INTERNAL_ERROR",
     "MAX_RECORD_BYTES",
+    "PAGE_FACTOR",
     "RECORD_TOO_LARGE",
     "STAGE_ERROR",
     "STDIN",

@@ -15,7 +15,8 @@ The limits, for a given ``max_record_bytes`` (default :data:`MAX_RECORD_BYTES`):
 * a line that holds an Events API page or a JSON array (recognised by its first
   bytes) may be up to ``PAGE_FACTOR * max_record_bytes``, because a page carries up to
   1,000 records; it is then parsed, and each item is checked against the record limit;
-* a multi-line (pretty-printed) document is gathered up to the same page limit.
+* a multi-line (pretty-printed) document is gathered up to the same page limit; a
+  larger one is read to its closing line and reported as one too-large record.
 """
 
 from __future__ import annotations
@@ -30,19 +31,22 @@ __all__ = [
     "PAGE_FACTOR",
     "PIECE_BYTES",
     "Oversize",
+    "RecordDigest",
     "bounded_lines",
+    "line_content",
     "page_limit",
 ]
 
 MAX_RECORD_BYTES = 1 << 20
 """Default largest record, in bytes of JSON text (1 MiB; real records are about 1 KiB)."""
 
-PAGE_FACTOR = 16
-"""A page or array line may be this many times the record limit (16 MiB by default).
+PAGE_FACTOR = 4
+"""A page or array line may be this many times the record limit (4 MiB by default).
 
-A full Events API page is 1,000 records of about 1 KiB each; 16 MiB leaves sixteen
-times that, while a parsed page of that size still fits the memory bound the README
-states.
+A full Events API page is 1,000 records of about 1 KiB each, so 4 MiB leaves room
+for four times that. Parsing and converting a page costs about 16 times its size
+(its items as Python objects, their documents), so this factor is what keeps the
+peak memory of the converter within the bound the README states.
 """
 
 HEAD_BYTES = 4096
@@ -78,11 +82,13 @@ class Oversize:
         return cls(data[:HEAD_BYTES], len(data), hashlib.sha256(data).hexdigest())
 
 
-class _LineDigest:
-    """Length, SHA-256 and head of a line fed piece by piece, without its line ending.
+class RecordDigest:
+    """Length, SHA-256 and head of a record too large to keep, fed a part at a time.
 
-    The ``\\r`` of a ``\\r\\n`` ending may end one piece while the ``\\n`` starts the
-    next, so a trailing ``\\r`` is held back until the next piece says what it was.
+    :meth:`add` takes exact bytes; :meth:`feed` takes the pieces of one line, whose
+    ending is not part of the record. The ``\\r`` of a ``\\r\\n`` ending may end one
+    piece while the ``\\n`` starts the next, so a trailing ``\\r`` is held back until
+    the next piece says what it was.
     """
 
     def __init__(self) -> None:
@@ -99,14 +105,14 @@ class _LineDigest:
             elif not piece:
                 self._held = b""  # it was the \r of a split \r\n
         if self._held:
-            self._take(self._held)
+            self.add(self._held)
             self._held = b""
         if piece.endswith(b"\r"):
             self._held = b"\r"
             piece = piece[:-1]
-        self._take(piece)
+        self.add(piece)
 
-    def _take(self, data: bytes) -> None:
+    def add(self, data: bytes) -> None:
         self._hash.update(data)
         self._length += len(data)
         missing = HEAD_BYTES - len(self._head)
@@ -115,9 +121,18 @@ class _LineDigest:
 
     def finish(self) -> Oversize:
         if self._held:  # a lone \r at the very end of the input is content
-            self._take(self._held)
+            self.add(self._held)
             self._held = b""
         return Oversize(bytes(self._head), self._length, self._hash.hexdigest())
+
+
+def line_content(line: bytes) -> bytes:
+    """A raw line without its ``\\n`` or ``\\r\\n`` ending: the record's own bytes."""
+    if line.endswith(b"\n"):
+        line = line[:-1]
+        if line.endswith(b"\r"):
+            line = line[:-1]
+    return line
 
 
 def _content_length(line: bytes) -> int:
@@ -163,7 +178,7 @@ def _read_long_line(
         if whole and _content_length(whole) <= limit:
             return whole
         del whole
-    digest = _LineDigest()
+    digest = RecordDigest()
     for piece in pieces:
         digest.feed(piece)
     pieces.clear()

@@ -32,7 +32,15 @@ from typing import IO, Any
 import orjson
 
 from .._errors import OnePasswordEcsError
-from ._bounded import HEAD_BYTES, MAX_RECORD_BYTES, Oversize, bounded_lines, page_limit
+from ._bounded import (
+    HEAD_BYTES,
+    MAX_RECORD_BYTES,
+    Oversize,
+    RecordDigest,
+    bounded_lines,
+    line_content,
+    page_limit,
+)
 
 __all__ = [
     "STDIN",
@@ -219,10 +227,11 @@ def _iter_units(lines: Iterator[bytes | Oversize], document_limit: int) -> Itera
             document, gathered = _gather_document(line, lines, document_limit)
             if document is not None:
                 yield number, document
-            else:
-                for offset, buffered in enumerate(gathered):
-                    if isinstance(buffered, Oversize) or not _is_blank(buffered):
-                        yield number + offset, buffered
+            for offset, buffered in enumerate(gathered):
+                # Lines one by one when there is no document; in any case a line too
+                # long to hold that ended the gathering.
+                if isinstance(buffered, Oversize) or (document is None and not _is_blank(buffered)):
+                    yield number + offset, buffered
             number += len(gathered) - 1
         elif not _is_blank(line):
             yield number, line
@@ -230,15 +239,17 @@ def _iter_units(lines: Iterator[bytes | Oversize], document_limit: int) -> Itera
 
 def _gather_document(
     first: bytes, lines: Iterator[bytes | Oversize], limit: int
-) -> tuple[bytes | None, list[bytes | Oversize]]:
+) -> tuple[bytes | Oversize | None, list[bytes | Oversize]]:
     """Read on from a document-opening line.
 
     Returns ``(document, lines_read)``, where ``document`` is ``None`` when the lines
     must be read one by one instead. At the end of the input without a complete
     document, the lines are one malformed document, reported once as ``invalid_json``
     rather than once per fragment, unless one of them parses alone: that record must
-    not be lost in a blob. Past ``limit`` bytes, or at a line too long to hold, the
-    input is not one document after all and the lines are read one by one.
+    not be lost in a blob. At a line too long to hold, the input is not a pretty
+    document after all and the lines are read one by one. A document larger than
+    ``limit`` is read on to its closing line without being kept, and comes back as
+    one :class:`~._bounded.Oversize` record (``lines_read`` then only counts lines).
     """
     gathered: list[bytes | Oversize] = [first]
     size = len(first)
@@ -264,11 +275,39 @@ def _gather_document(
             return None, gathered
         previous_standalone = current_standalone
         standalone += current_standalone
-        if size > limit:
-            return None, gathered
+        if size > limit and not standalone:
+            return _skip_document(gathered, lines)  # type: ignore[arg-type]
     if standalone:
         return None, gathered
     return b"".join(gathered), gathered  # type: ignore[arg-type]  # no Oversize here
+
+
+def _skip_document(
+    gathered: list[bytes], lines: Iterator[bytes | Oversize]
+) -> tuple[Oversize, list[bytes | Oversize]]:
+    """Hash and count a too-large document up to its closing line, keeping none of it.
+
+    Returns the document's summary and, in place of its lines, a list of as many blank
+    placeholders (the numbering of what follows depends on it). A line too long to
+    hold ends the document before it, and is the list's last element.
+    """
+    digest = RecordDigest()
+    last = gathered[-1]
+    for kept in gathered[:-1]:
+        digest.add(kept)
+    spanned: list[bytes | Oversize] = [b""] * len(gathered)
+    gathered.clear()
+    for line in lines:
+        if isinstance(line, Oversize):
+            digest.add(line_content(last))
+            return digest.finish(), [*spanned, line]
+        spanned.append(b"")
+        digest.add(last)
+        last = line
+        if _is_closer(line):
+            break
+    digest.add(line_content(last))
+    return digest.finish(), spanned
 
 
 def _as_payload(item: Any) -> Any:
@@ -336,15 +375,6 @@ def expand_unit(
     yield None, Oversize.of(stripped) if too_big else raw
 
 
-def _line_content(line: bytes) -> bytes:
-    """A raw line without its ``\\n`` or ``\\r\\n`` ending: the record's own bytes."""
-    if line.endswith(b"\n"):
-        line = line[:-1]
-        if line.endswith(b"\r"):
-            line = line[:-1]
-    return line
-
-
 _UNSHOWABLE = "<this item cannot be shown as JSON>"
 
 
@@ -358,7 +388,7 @@ def input_text(payload: Any, line: bytes | None = None) -> str:
     the whole line or document it came from.
     """
     if isinstance(payload, bytes):
-        return _line_content(payload).decode("utf-8", "replace")
+        return line_content(payload).decode("utf-8", "replace")
     try:
         return orjson.dumps(payload).decode("utf-8")
     except orjson.JSONEncodeError:
@@ -406,7 +436,7 @@ def input_fields(payload: Any, line: bytes | None = None) -> dict[str, Any]:
         fields["input_sha256"] = payload.sha256
         return fields
     if isinstance(payload, bytes):
-        return _text_fields(_line_content(payload))
+        return _text_fields(line_content(payload))
     try:
         return {"input": orjson.dumps(payload).decode("utf-8")}
     except orjson.JSONEncodeError:
