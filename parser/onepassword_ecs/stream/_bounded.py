@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 __all__ = [
     "HEAD_BYTES",
@@ -199,13 +200,11 @@ def bounded_lines(
     ``readline`` is a binary stream's ``readline(limit)``; memory stays within about
     the page limit plus one piece, whatever the length of a line.
     """
-    # +2: room for the line's own "\r\n", which is not part of the record.
+    # +2: room for the line's own "\r\n", which is not part of the record. The
+    # iter(partial(...)) loop runs readline from C: this is the hot path of every run.
     first_read = max_record_bytes + 2
-    while True:
-        line = readline(first_read)
-        if not line:
-            return
-        if len(line) <= max_record_bytes or _content_length(line) <= max_record_bytes:
-            yield line
-        else:
-            yield _read_long_line(line, readline, max_record_bytes)
+    line: bytes | Oversize
+    for line in iter(partial(readline, first_read), b""):
+        if len(line) > max_record_bytes and _content_length(line) > max_record_bytes:
+            line = _read_long_line(line, readline, max_record_bytes)
+        yield line
