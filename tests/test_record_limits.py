@@ -134,6 +134,28 @@ def test_an_item_of_a_pretty_printed_page_over_the_limit_is_rejected_alone() -> 
     assert (entry["index"], entry["reason"]) == (1, "record_too_large")
 
 
+def test_worker_processes_reject_the_same_records(tmp_path: Path) -> None:
+    big_item = orjson.loads(padded(AUDIT, "BIG-ITEM", 6 * KIB))
+    data = (
+        line(SIGNIN)
+        + padded(SIGNIN, "BIG-LINE", 10 * KIB)
+        + b"\n"
+        + line({"items": [big_item, AUDIT], "has_more": False})
+    )
+    source = tmp_path / "in.ndjson"
+    source.write_bytes(data)
+    results = []
+    for workers in ("1", "2"):
+        errors = tmp_path / f"errors{workers}.ndjson"
+        argv = ["convert", str(source), "--max-record-bytes", "4KiB", "--errors", str(errors)]
+        status, out, _ = run([*argv, "--workers", workers, "-q"])
+        results.append((status, out, errors.read_bytes()))
+    assert results[0] == results[1]
+    assert ids(results[0][1]) == ["SIGNIN1", "AUDIT1"]
+    reasons = [(e["line"], e["reason"]) for e in error_lines(results[0][2].decode())]
+    assert reasons == [(2, "record_too_large"), (3, "record_too_large")]
+
+
 def test_the_default_limit_is_one_mebibyte() -> None:
     assert MAX_RECORD_BYTES == 1 << 20
     data = padded(SIGNIN, "FITS", MAX_RECORD_BYTES) + b"\n"
