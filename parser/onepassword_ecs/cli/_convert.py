@@ -149,16 +149,18 @@ def _unreadable(inputs: Sequence[str]) -> str | None:
 def _delivery(
     status: int, to_file: bool, in_place: bool, committed: bool, sent: int, tally: Tally
 ) -> Delivery | None:
-    """What the summary may claim about the documents, when not "all written".
+    """What the summary may claim about the documents of a run that ended early.
 
-    An ``-o`` file that is replaced at the end holds nothing unless the run completed;
-    standard output, a device or a FIFO holds what the operating system accepted.
+    None for a run that completed: every converted document was written. Otherwise an
+    ``-o`` file that is replaced at the end holds nothing; standard output, a device
+    or a FIFO holds what the operating system accepted; a pipe whose reader left took
+    documents its reader may never have read.
     """
+    if committed:
+        return None
     if status == EXIT_BROKEN_PIPE:
         return Delivery(sent, "sent to the pipe", "the reader closed the output")
-    written = sent if committed or not to_file or in_place else 0
-    if written == tally.written:
-        return None
+    written = sent if not to_file or in_place else 0
     ending = "interrupted" if status == EXIT_INTERRUPTED else "stopped"
     return Delivery(written, "written", ending)
 
