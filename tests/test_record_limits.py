@@ -13,9 +13,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import itertools
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +89,26 @@ def test_a_pretty_document_over_the_page_limit_is_one_too_large_record() -> None
         (2, Oversize(document[:HEAD_BYTES], len(document), sha256(document))),
         (2 + document.count(b"\n") + 1, after),
     ]
+
+
+def test_an_unclosed_opener_with_a_record_inside_stays_bounded_and_keeps_the_record() -> None:
+    # An opener, then lines that never close it, one of which is a record of its own:
+    # past the document limit the lines are read one by one, the record included,
+    # without reading on (and holding) the rest of the input.
+    consumed = 0
+
+    def lines() -> Iterator[bytes]:
+        nonlocal consumed
+        yield b"{\n"
+        yield b'  "k": "' + b"x" * 80 + b'",\n'
+        yield b'{"uuid":"1"}\n'
+        for _ in range(100_000):
+            consumed += 1
+            yield b'  "k": "' + b"x" * 80 + b'",\n'
+
+    units = list(itertools.islice(iter_units(lines(), max_record_bytes=100), 10))
+    assert units[:3] == [(1, b"{\n"), (2, units[1][1]), (3, b'{"uuid":"1"}\n')]
+    assert consumed < 10  # gathering stopped at the document limit (400 bytes)
 
 
 # --- the command line -------------------------------------------------------------------

@@ -275,7 +275,9 @@ def _gather_document(
             return None, gathered
         previous_standalone = current_standalone
         standalone += current_standalone
-        if size > limit and not standalone:
+        if size > limit:
+            if standalone:  # a record among the lines: not one document, read them
+                return None, gathered
             return _skip_document(gathered, lines)  # type: ignore[arg-type]
     if standalone:
         return None, gathered
