@@ -206,7 +206,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         committed = True
         message = ""
     except BrokenPipeError:
-        # The reader (head, less) has all it wants: stop quietly, like other filters.
+        # The reader (head, less, a FIFO's reader) has all it wants: stop without a
+        # traceback; the summary says how many documents went into the pipe.
         if not to_file:
             silence_stdout(streams.stdout)
         status = EXIT_BROKEN_PIPE
