@@ -814,3 +814,33 @@ def test_the_readme_accounts_file_is_valid(tmp_path: Path, monkeypatch: pytest.M
         ("acme-eu", "https://events.1password.eu"),
     ]
     assert [s.value for s in accounts[1].streams] == ["audit_events", "signin_attempts"]
+
+
+def test_an_oversized_answer_is_refused_not_buffered(
+    api: StubEventsApi, tmp_path: Path, token: str
+) -> None:
+    from onepassword_ecs._errors import EventsApiError
+    from onepassword_ecs.collect import Secret, Stopper, Tunables
+    from onepassword_ecs.collect._budget import RateBudget
+    from onepassword_ecs.collect._client import EventsClient
+    from onepassword_ecs.collect._retry import RetryPolicy
+    from onepassword_ecs.collect._state import StateDb
+
+    tunables = Tunables(max_response_bytes=10_000)
+    state = StateDb(tmp_path / "state.sqlite3")
+    stopper = Stopper()
+    client = EventsClient(
+        api.url,
+        Secret(token),
+        tunables=tunables,
+        budget=RateBudget(state, "a", tunables.rate_limits, stopper),
+        retry=RetryPolicy(tunables, stopper),
+    )
+    try:
+        assert client.introspect().account_uuid == "ACCOUNTAAAAAAAAAAAAAAAAAAA"
+        api.fail_next(200, body=b"[" + b"0," * 50_000 + b"0]")
+        with pytest.raises(EventsApiError, match="larger than 10000 bytes"):
+            client.page("v2", "auditevents", {"limit": 10})
+    finally:
+        client.close()
+        state.close()

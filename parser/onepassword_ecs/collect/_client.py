@@ -89,6 +89,7 @@ class EventsClient:
         self._token = token
         self._budget = budget
         self._retry = retry
+        self._max_response_bytes = tunables.max_response_bytes
         timeout = tunables.timeout
         self._http = httpx.Client(
             base_url=base_url,
@@ -110,11 +111,27 @@ class EventsClient:
         token = self._token.reveal()
         return text.replace(token, "***") if token else text
 
-    def _describe(self, response: httpx.Response) -> str:
+    def _read_bounded(self, response: httpx.Response, method: str, path: str) -> bytes:
+        """The body, refused past ``max_response_bytes``: memory stays bounded whatever
+        the server (or a proxy in between) sends. A 1,000-event page is a few MB."""
+        parts: list[bytes] = []
+        size = 0
+        for part in response.iter_bytes():
+            size += len(part)
+            if size > self._max_response_bytes:
+                raise EventsApiError(
+                    f"{method} {path}: the answer is larger than "
+                    f"{self._max_response_bytes} bytes; refused",
+                    response.status_code,
+                )
+            parts.append(part)
+        return b"".join(parts)
+
+    def _describe(self, content: bytes) -> str:
         """The API's own message (1.4.1 ``message`` or 1.2.0 ``Error.Message``), scrubbed."""
         message: str | None = None
         try:
-            body = orjson.loads(response.content)
+            body = orjson.loads(content)
         except orjson.JSONDecodeError:
             body = None
         if isinstance(body, dict):
@@ -125,22 +142,23 @@ class EventsClient:
             ):
                 message = body["Error"]["Message"]
         if message is None:
-            message = response.content[:_BODY_EXCERPT].decode("utf-8", "replace").strip()
+            message = content[:_BODY_EXCERPT].decode("utf-8", "replace").strip()
         return self._scrub(message[:_BODY_EXCERPT])
 
     def _attempt(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
         entry = self._budget.acquire()
         headers = {"Authorization": f"Bearer {self._token.reveal()}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        request = self._http.build_request(
+            method, path, headers=headers, content=None if body is None else orjson.dumps(body)
+        )
         try:
-            if body is None:
-                response = self._http.request(method, path, headers=headers)
-            else:
-                response = self._http.request(
-                    method,
-                    path,
-                    headers={**headers, "Content-Type": "application/json"},
-                    content=orjson.dumps(body),
-                )
+            response = self._http.send(request, stream=True)
+            try:
+                content = self._read_bounded(response, method, path)
+            finally:
+                response.close()
         except httpx.TimeoutException as exc:
             raise TransientApiError(f"{method} {path}: timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:
@@ -157,12 +175,12 @@ class EventsClient:
         status = response.status_code
         if status == 200:
             try:
-                return orjson.loads(response.content)
+                return orjson.loads(content)
             except orjson.JSONDecodeError:
                 raise TransientApiError(
                     f"{method} {path}: 200 with a body that is not JSON", 200
                 ) from None
-        what = f"{method} {path}: HTTP {status}: {self._describe(response)}"
+        what = f"{method} {path}: HTTP {status}: {self._describe(content)}"
         if status == 429:
             raise RateLimitedError(what, parse_retry_after(response.headers.get("Retry-After")))
         if status >= 500:

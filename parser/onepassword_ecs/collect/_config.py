@@ -134,6 +134,7 @@ class Tunables:
     on_bad_cursor: str = "stop"
     reset_overlap: float = 3600.0
     ca_bundle: str | None = None
+    max_response_bytes: int = 64 << 20
 
 
 @dataclass(frozen=True)
