@@ -844,3 +844,49 @@ def test_an_oversized_answer_is_refused_not_buffered(
     finally:
         client.close()
         state.close()
+
+
+def test_accounts_are_polled_concurrently_with_their_own_cursors(tmp_path: Path) -> None:
+    tokens = [new_token(), new_token()]
+    stubs = [
+        start_stub(tokens[0], account_uuid="ACCOUNTONE", delay=0.03),
+        start_stub(tokens[1], account_uuid="ACCOUNTTWO", delay=0.03),
+    ]
+    try:
+        expected = feed(stubs[0], 9, prefix="ONE") | feed(stubs[1], 9, prefix="TWO")
+        lines = []
+        for number, (stub, token) in enumerate(zip(stubs, tokens, strict=True)):
+            token_file = tmp_path / f"{number}.token"
+            token_file.write_text(token)
+            lines.append(
+                f'[[account]]\nname = "n{number}"\nurl = "{stub.url}"\n'
+                f'token_file = "{token_file}"\n'
+            )
+        config = tmp_path / "accounts.toml"
+        config.write_text("\n".join(lines))
+        out = tmp_path / "out.ndjson"
+        status, _, stderr = run_cli(
+            [
+                "collect",
+                "--config",
+                str(config),
+                "--state",
+                str(tmp_path / "s.sqlite3"),
+                "--once",
+                "--page-size",
+                "2",
+                "-q",
+                "-o",
+                str(out),
+            ]
+        )
+        assert status == 0, stderr
+        assert ids(read_ndjson(out)) == {u: 1 for u in expected}
+        spans = [(s.requests[0].at, s.requests[-1].at) for s in stubs]
+        assert max(start for start, _ in spans) < min(end for _, end in spans)  # overlapping
+        with sqlite3.connect(tmp_path / "s.sqlite3") as db:
+            accounts = {row[0] for row in db.execute("SELECT account FROM streams")}
+        assert accounts == {"ACCOUNTONE", "ACCOUNTTWO"}
+    finally:
+        for stub in stubs:
+            stub.stop()
