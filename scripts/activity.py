@@ -362,7 +362,7 @@ class _Generator:
                 moment += timedelta(minutes=rng.randrange(3, 80))
                 yield self.usage(person, moment, ip=ip, place=place)
             if person.admin and rng.random() < 0.3:
-                other = rng.choice(self.people)
+                other = rng.choice([p for p in self.people if p is not person])
                 vault = rng.choice(person.vaults)
                 moment += timedelta(minutes=rng.randrange(3, 30))
                 action = rng.choice(("grant", "grant", "revoke"))

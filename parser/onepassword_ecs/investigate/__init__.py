@@ -6,6 +6,7 @@ that normal for them, who touched this vault) answered from the store alone:
 * :func:`investigate_user`: a person's timeline and profile against their baseline;
 * :func:`access_report`: who used or changed a vault, an item, or acted from an address;
 * :func:`find_anomalies`: ranked outliers across everyone, with evidence;
+* :func:`report_data` and :func:`render_report`: the self-contained HTML report;
 
 each over an :class:`Investigation` (a read-only store) and a :class:`Window`. The
 terminal tables, the HTML report and the MCP server are views of these results.
@@ -19,6 +20,7 @@ from ._events import EventView
 from ._profile import UserReport, investigate_user
 from ._queries import MAX_LIMIT, Investigation, Listing, Person
 from ._render import render_access, render_anomalies, render_user
+from ._report import ReportData, Section, render_report, report_data
 from ._window import (
     DEFAULT_BASELINE,
     Window,
@@ -38,6 +40,8 @@ __all__ = [
     "Listing",
     "Person",
     "PersonAccess",
+    "ReportData",
+    "Section",
     "UserReport",
     "Window",
     "access_report",
@@ -48,6 +52,8 @@ __all__ = [
     "parse_time",
     "render_access",
     "render_anomalies",
+    "render_report",
     "render_user",
+    "report_data",
     "resolve_window",
 ]
