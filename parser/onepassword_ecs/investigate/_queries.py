@@ -278,9 +278,11 @@ class Investigation:
         country: str | None = None,
         dataset: str | None = None,
         text: str | None = None,
+        newest: int | None = None,
     ) -> Iterator[EventView]:
         """Events matching every given filter, in time order (``text``: a substring of
-        the stored document, case-sensitive)."""
+        the stored document, case-sensitive); with ``newest``, only that many of the
+        newest (still returned oldest first)."""
         where, params = _time_clause(since, until)
         clauses = [where]
         if person is not None:
@@ -300,10 +302,15 @@ class Investigation:
         if text:
             clauses.append("instr(document, CAST(? AS BLOB)) > 0")
             params.append(text.encode())
+        condition = " AND ".join(clauses)
+        if newest is None:
+            sql = f"SELECT ts_ns, document FROM events WHERE {condition} ORDER BY ts_ns, seq"
+            return self.views(sql, params)
         sql = (
-            f"SELECT ts_ns, document FROM events WHERE {' AND '.join(clauses)} ORDER BY ts_ns, seq"
+            f"SELECT ts_ns, document FROM events WHERE {condition} "
+            "ORDER BY ts_ns DESC, seq DESC LIMIT ?"
         )
-        return self.views(sql, params)
+        return reversed(list(self.views(sql, [*params, min(newest, MAX_LIMIT)])))
 
     # --- alerts (optional table) ------------------------------------------------------
 
