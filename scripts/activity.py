@@ -495,6 +495,8 @@ def build_store(path: str | Path, records: Iterator[dict[str, Any]], batch: int 
                 store.write(Batch.of(pending))
                 count += len(pending)
                 pending = []
+                if count % (batch * 50) == 0:
+                    store.flush()  # one transaction per 100,000 events keeps the WAL small
         if pending:
             store.write(Batch.of(pending))
             count += len(pending)
