@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -387,3 +388,17 @@ def test_normalize_and_the_cli_start_without_the_investigation_libraries() -> No
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_terminal_output_is_styled(activity_store: Path, activity: ModuleType) -> None:
+    """On a terminal the same tables come with colors and rules (rich)."""
+    from onepassword_ecs.investigate import find_anomalies, render_anomalies
+
+    with Investigation.open(activity_store) as investigation:
+        window = resolve_window(parse_time("2026-10-24"), parse_time("2026-10-31"), newest_ns=None)
+        findings = find_anomalies(investigation, window, zone=UTC, limit=3)
+    styled = render_anomalies(findings, window, terminal=True, width=140)
+    plain = render_anomalies(findings, window, terminal=False)
+    assert "\x1b[" in styled and "━" in styled
+    assert "\x1b[" not in plain
+    assert activity.PLANTED.spray_ip in styled and activity.PLANTED.spray_ip in plain
