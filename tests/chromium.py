@@ -165,11 +165,18 @@ def load_page(path: Path, *, width: int = 1280, height: int = 2400) -> PageLoad:
     assert CHROMIUM, "chromium is not installed"
     profile = Path(tempfile.mkdtemp(prefix="chromium-profile-"))
     process = subprocess.Popen(
-        [CHROMIUM, *_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
-         "about:blank"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            CHROMIUM,
+            *_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--window-size={width},{height}",
+            "about:blank",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
-    )  # fmt: skip
+    )
     from websockets.sync.client import connect
 
     try:
@@ -188,8 +195,13 @@ def load_page(path: Path, *, width: int = 1280, height: int = 2400) -> PageLoad:
 def _watch(session: _Session, path: Path, width: int, height: int) -> PageLoad:
     for domain in ("Page", "Network", "Runtime", "Log"):
         session.call(f"{domain}.enable")
-    session.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
-                 deviceScaleFactor=1, mobile=False)  # fmt: skip
+    session.call(
+        "Emulation.setDeviceMetricsOverride",
+        width=width,
+        height=height,
+        deviceScaleFactor=1,
+        mobile=False,
+    )
     session.events.clear()
     session.call("Page.navigate", url=path.resolve().as_uri())
     session.wait_for("Page.loadEventFired", _PAGE_TIMEOUT_S)

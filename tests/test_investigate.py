@@ -402,3 +402,24 @@ def test_terminal_output_is_styled(activity_store: Path, activity: ModuleType) -
     assert "\x1b[" in styled and "━" in styled
     assert "\x1b[" not in plain
     assert activity.PLANTED.spray_ip in styled and activity.PLANTED.spray_ip in plain
+
+
+def test_a_person_without_baseline_is_not_marked(
+    activity_store: Path, activity: ModuleType
+) -> None:
+    """The first week of the store has nothing before it: nothing can be "new"."""
+    result = run_json(
+        "investigate",
+        "user",
+        activity.PLANTED.victim_email,
+        "--store",
+        str(activity_store),
+        "--since",
+        "2026-10-01",
+        "--until",
+        "2026-10-08",
+    )
+    assert result["events"]["baseline"] == 0 and result["events"]["window"] > 0
+    assert result["highlights"] == ["no baseline activity to compare with"]
+    assert not any(row["new"] for rows in result["profile"].values() for row in rows)
+    assert not any(f.startswith("new ") for e in result["timeline"]["events"] for f in e["flags"])

@@ -89,6 +89,8 @@ class Profile:
 
 @dataclass
 class UserReport:
+    """One person's window against their baseline: profiles, marked timeline, alerts."""
+
     person: Person
     window: Window
     zone: str
