@@ -34,6 +34,7 @@ from ._common import (
     positive_int,
     silence_stdout,
 )
+from ._progress import progress_line
 
 __all__ = ["register"]
 
@@ -136,7 +137,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     if problem:
         return streams.fail(problem)
     stderr = streams.stderr
-    progress = Progress(stderr) if not args.quiet and stderr.isatty() else None
+    progress = progress_line(stderr) if not args.quiet and stderr.isatty() else None
     to_file = args.output is not None and args.output != "-"
     tally = Tally()
     status = EXIT_OK
