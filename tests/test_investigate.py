@@ -423,3 +423,23 @@ def test_a_person_without_baseline_is_not_marked(
     assert result["highlights"] == ["no baseline activity to compare with"]
     assert not any(row["new"] for rows in result["profile"].values() for row in rows)
     assert not any(f.startswith("new ") for e in result["timeline"]["events"] for f in e["flags"])
+
+
+def test_views_never_carry_the_raw_record(tmp_path: Path, activity: ModuleType) -> None:
+    """A store written with --keep-original holds event.original; answers leave it out."""
+    from onepassword_ecs import normalize
+    from onepassword_ecs.sinks import EventStore
+    from onepassword_ecs.stream import Batch
+
+    record = next(r for r in activity.generate(users=220, days=1) if "target_user" in r)
+    record["marker_only_in_the_raw_record"] = "RAW-ONLY-7f3a"
+    document = normalize(record, keep_original=True)
+    assert "RAW-ONLY-7f3a" in document["event"]["original"]
+    store = tmp_path / "original.db"
+    with EventStore.open(store) as writer:
+        writer.write(Batch.of([orjson.dumps(document, option=orjson.OPT_SORT_KEYS)]))
+        writer.flush()
+    address = record["client"]["ip_address"]
+    result = run_json("investigate", "ip", address, "--store", str(store), "--since", "2026-01-01")
+    assert result["timeline"]["total"] == 1
+    assert b"RAW-ONLY-7f3a" not in orjson.dumps(result)
