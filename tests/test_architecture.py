@@ -27,8 +27,9 @@ ALLOWED: dict[str, set[str]] = {
     "golden": {"mapping", "ecs"},
     "stream": {"mapping", "ecs"},
     "sinks": {"mapping", "ecs", "stream"},
+    "investigate": {"sinks"},
     "collect": {"mapping", "stream"},
-    "cli": {"mapping", "ecs", "golden", "stream", "sinks", "collect"},
+    "cli": {"mapping", "ecs", "golden", "stream", "sinks", "investigate", "collect"},
 }
 TOP_LEVEL_ALLOWED = {"_errors", "mappings"}
 

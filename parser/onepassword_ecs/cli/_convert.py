@@ -42,6 +42,7 @@ from ._common import (
 )
 from ._datastream import add_data_stream_options, data_stream_stages
 from ._files import clashing_files
+from ._progress import progress_line
 
 __all__ = ["register"]
 
@@ -176,7 +177,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     if problem:
         return streams.fail(problem)
     stderr = streams.stderr
-    progress = Progress(stderr) if not args.quiet and stderr.isatty() else None
+    progress = progress_line(stderr) if not args.quiet and stderr.isatty() else None
     tally = Tally()
     status = EXIT_OK
     counter: CountingOutput | None = None
