@@ -17,9 +17,8 @@ import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 
 from .. import __version__
@@ -33,6 +32,9 @@ from .._errors import (
 from ._budget import RateBudget
 from ._config import Secret, Tunables
 from ._retry import RetryPolicy
+
+if TYPE_CHECKING:  # imported when a client is made: httpx pulls in rich when it is installed
+    import httpx
 
 __all__ = ["EventsClient", "Introspection", "Page", "parse_retry_after"]
 
@@ -91,6 +93,9 @@ class EventsClient:
         self._retry = retry
         self._max_response_bytes = tunables.max_response_bytes
         timeout = tunables.timeout
+        import httpx  # here, not at the top: `import onepassword_ecs.cli` stays light
+
+        self._httpx = httpx
         self._http = httpx.Client(
             base_url=base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -159,9 +164,9 @@ class EventsClient:
                 content = self._read_bounded(response, method, path)
             finally:
                 response.close()
-        except httpx.TimeoutException as exc:
+        except self._httpx.TimeoutException as exc:
             raise TransientApiError(f"{method} {path}: timed out ({type(exc).__name__})") from None
-        except httpx.TransportError as exc:
+        except self._httpx.TransportError as exc:
             if _tls_refused(exc):  # retrying will not make an untrusted certificate trusted
                 raise EventsApiError(
                     f"{method} {path}: the server's TLS certificate is not trusted "
