@@ -890,3 +890,18 @@ def test_accounts_are_polled_concurrently_with_their_own_cursors(tmp_path: Path)
     finally:
         for stub in stubs:
             stub.stop()
+
+
+def test_the_cli_starts_without_loading_the_http_client() -> None:
+    """httpx (and whatever it pulls in) loads only when a collector runs."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, onepassword_ecs.cli\n"
+        "print(sorted({'httpx', 'httpcore', 'rich'} & {m.split('.')[0] for m in sys.modules}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
