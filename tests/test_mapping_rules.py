@@ -211,7 +211,8 @@ def test_item_usage_categorization(action: str, types: list[str]) -> None:
         ("sso_failed", "failure"),
         ("modern_version_failed", "failure"),
         ("firewall_failed", "failure"),
-        ("some_future_failure", "failure"),
+        ("some_future_failure", "unknown"),
+        ("SUCCESS", "unknown"),
     ],
 )
 def test_signin_outcome_follows_category(category: str, outcome: str) -> None:
@@ -371,7 +372,9 @@ def test_valid_ip_reaches_client_source_and_related(address: str) -> None:
     assert doc["related"]["ip"] == [address]
 
 
-@pytest.mark.parametrize("address", ["unknown", "10.0.0.999", "fe80::1%eth0", " 1.2.3.4"])
+@pytest.mark.parametrize(
+    "address", ["unknown", "10.0.0.999", "1.2.3.4%eth0", "fe80::1%", " 1.2.3.4"]
+)
 def test_invalid_ip_only_in_client_address(address: str) -> None:
     """An invalid IP never reaches an ip-typed field (it would reject the document)."""
     session = {**audit()["session"], "ip": address}
@@ -380,6 +383,23 @@ def test_invalid_ip_only_in_client_address(address: str) -> None:
     assert "ip" not in doc["client"]
     assert "ip" not in doc.get("source", {})
     assert "ip" not in doc.get("related", {})
+
+
+@pytest.mark.parametrize(
+    ("address", "ip"),
+    [("fe80::1%eth0", "fe80::1"), ("fe80::abcd:1%25", "fe80::abcd:1"), ("ff02::1%en0", "ff02::1")],
+)
+def test_ipv6_zone_id_is_stripped_for_ip_fields(address: str, ip: str) -> None:
+    """A link-local IPv6 with a zone id: the address without the zone in client.ip,
+    source.ip and related.ip (Elasticsearch refuses the zone), the raw text in
+    client.address and source.address."""
+    for doc in (
+        normalize(audit(session={**audit()["session"], "ip": address})),
+        normalize(signin(client={**CLIENT, "ip_address": address})),
+    ):
+        assert doc["client"]["address"] == doc["source"]["address"] == address
+        assert doc["client"]["ip"] == doc["source"]["ip"] == ip
+        assert doc["related"]["ip"] == [ip]
 
 
 def test_client_ip_key_is_accepted() -> None:
@@ -459,7 +479,7 @@ def test_missing_session_location_client() -> None:
     """Absent optional objects simply leave their ECS fields out."""
     doc = normalize(audit(session=None, location=None))
     assert "client" not in doc and "source" not in doc and "host" not in doc
-    doc = normalize(signin(client=None, location=None))
+    doc = normalize(signin(client=None, location=None, country=None))
     assert "client" not in doc and "host" not in doc
 
 

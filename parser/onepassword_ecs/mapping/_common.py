@@ -12,13 +12,14 @@ slow, careful handling (wrong types, unknown keys) only runs when a record needs
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
 from .._errors import NormalizationError
 from ._geo import place
-from ._net import valid_ip
+from ._net import indexable_ip
 from ._passthrough import Passthrough
 from ._timestamps import to_utc
 
@@ -29,10 +30,12 @@ __all__ = [
     "login_time",
     "map_client",
     "map_client_side",
+    "map_country",
     "map_location",
     "map_network",
     "map_person",
     "new_document",
+    "readable_message",
     "string_or_none",
     "vendor_strings",
 ]
@@ -75,6 +78,32 @@ _CLIENT_VENDOR_KEYS = ("app_name", "app_version", "platform_name", "platform_ver
 # Largest value an Elasticsearch ``float`` field accepts.
 _FLOAT32_MAX = 3.4028234663852886e38
 _LOCATION_KEYS = frozenset({"country", "region", "city", "latitude", "longitude"})
+
+
+# What a display name must not smuggle into ``message``: C0 and C1 control characters
+# (line breaks, tabs, escape sequences), DEL, the Unicode line and paragraph separators,
+# and the bidirectional marks, embeddings, overrides and isolates that reorder text on
+# screen (a name ending in U+202E makes what follows it read backwards).
+_UNSAFE_IN_MESSAGE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def readable_message(text: str) -> str:
+    """``message`` with every character that could forge or reorder log text escaped.
+
+    The message is built from names users choose; a name holding a line break could
+    make one event look like two in a log viewer, a bidi override could make it read
+    as something else. They are written as ``\\uXXXX`` escapes, in the message only:
+    the fields keep the exact raw values, so nothing is lost.
+    """
+    if _UNSAFE_IN_MESSAGE.search(text) is None:
+        return text
+    return _UNSAFE_IN_MESSAGE.sub(_escaped, text)
 
 
 def string_or_none(value: Any, path: str, extra: Passthrough) -> str | None:
@@ -307,17 +336,19 @@ def map_client_side(
 
 
 def map_network(document: dict[str, Any], address: str, ips: dict[str, None]) -> None:
-    """The client's address: raw text always in ``client.address``; a valid IP also in
-    ``client.ip``, ``source.ip`` / ``source.address`` and ``related.ip``.
+    """The client's address: raw text always in ``client.address``; when it is an IP
+    (an IPv6 zone id stripped, see _net.indexable_ip) also ``client.ip``, ``source.ip``
+    and ``related.ip``, with the raw text in ``source.address``.
     """
     client = document.get("client")
     if client is None:
         client = document["client"] = {}
     client["address"] = address
-    if valid_ip(address):
-        client["ip"] = address
-        document["source"] = {"address": address, "ip": address}
-        ips[address] = None
+    ip = indexable_ip(address)
+    if ip is not None:
+        client["ip"] = ip
+        document["source"] = {"address": address, "ip": ip}
+        ips[ip] = None
 
 
 def map_location(document: dict[str, Any], raw: Any, extra: Passthrough) -> None:
@@ -344,6 +375,21 @@ def map_location(document: dict[str, Any], raw: Any, extra: Passthrough) -> None
                 _put_geo(document, geo)
             return
     _map_location_slowly(document, raw, extra)
+
+
+def map_country(document: dict[str, Any], country: str) -> None:
+    """A country alone (sign-ins' top-level ``country``) → ``client.geo`` and ``source.geo``.
+
+    Only for a record without ``location``, and only when the value resolves to an ISO
+    3166 country (a code, as the API documents, or an English name, as its examples
+    show): a place we cannot name is left under ``onepassword.country`` alone.
+    """
+    found = place(country, None, None, None, None, "NoneType", "NoneType")
+    if found is None:
+        return
+    names = dict(found[0])
+    if "country_iso_code" in names:
+        _put_geo(document, names)
 
 
 def _place_names(raw: dict[str, Any]) -> _Pairs | None:

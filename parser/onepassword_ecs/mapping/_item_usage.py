@@ -13,6 +13,7 @@ from ._common import (
     finish_document,
     map_client_side,
     new_document,
+    readable_message,
     string_or_none,
     vendor_strings,
 )
@@ -68,10 +69,12 @@ def map_item_usage(record: dict[str, Any]) -> dict[str, Any]:
     if not record.keys() <= _KNOWN:
         extra.unknown(vendor, record, _KNOWN, "")
 
-    document["message"] = rule.message.format(
-        user=display_name(user, "An unknown user"),
-        item=item or "(unknown)",
-        vault=vault or "(unknown)",
-        action=action or "action not reported",
+    document["message"] = readable_message(
+        rule.message.format(
+            user=display_name(user, "An unknown user"),
+            item=item or "(unknown)",
+            vault=vault or "(unknown)",
+            action=action or "action not reported",
+        )
     )
     return finish_document(document, extra, users, ips)

@@ -189,7 +189,7 @@ def _parse(model: type[_Model], filename: str) -> _Model:
 
 # The placeholders each kind of message template may use (the mappers fill exactly these).
 AUDIT_PLACEHOLDERS = frozenset(
-    {"actor", "target", "object", "role", "counts", "aux_info", "aux_uuid", "action"}
+    {"actor", "target", "object", "role", "new_role", "counts", "aux_info", "aux_uuid", "action"}
 )
 SIGNIN_PLACEHOLDERS = frozenset({"user", "reason"})
 ITEM_USAGE_PLACEHOLDERS = frozenset({"user", "item", "vault", "action"})
