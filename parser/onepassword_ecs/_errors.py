@@ -7,13 +7,30 @@ One root, so that a caller can catch everything this library raises on purpose::
     └── MappingTableError                         a mapping table in mappings/ is malformed
 
 ``NormalizationError`` carries a short, stable ``reason`` code (for error streams,
-metrics and tests) and the JSON ``path`` of the offending field when there is one,
-so a person can find the problem in the raw record without reading our code.
+metrics and tests; the documented codes are ``REASONS``) and the JSON ``path`` of the
+offending field when there is one, so a person can find the problem in the raw record
+without reading our code.
 """
 
 from __future__ import annotations
 
-__all__ = ["MappingTableError", "NormalizationError", "OnePasswordEcsError"]
+__all__ = ["REASONS", "MappingTableError", "NormalizationError", "OnePasswordEcsError"]
+
+# Every reason code a NormalizationError may carry, with what it means. A code is a
+# promise to the people who count and alert on them: add codes, never rename one.
+REASONS: dict[str, str] = {
+    "invalid_json": "the text is not one JSON value",
+    "invalid_utf8": "the bytes are not UTF-8 text (the message gives the byte offset)",
+    "invalid_unicode": "the text or object holds a lone surrogate, which is not Unicode",
+    "duplicate_key": "an object repeats a key (the path names it)",
+    "cyclic_structure": "a Python object contains itself",
+    "record_too_large": "the record is larger than the configured or built-in bound",
+    "not_an_object": "the record is not a JSON object",
+    "unknown_dataset": "no dataset given and none recognised from the record",
+    "missing_timestamp": "the record has no timestamp",
+    "bad_timestamp": "the timestamp is not an RFC 3339 date-time (the message says why)",
+    "internal_error": "a bug in this library; please report it with the record",
+}
 
 
 class OnePasswordEcsError(Exception):
@@ -23,10 +40,8 @@ class OnePasswordEcsError(Exception):
 class NormalizationError(OnePasswordEcsError, ValueError):
     """A raw record could not be turned into an ECS document.
 
-    ``reason`` is one of a small set of stable codes (``invalid_json``,
-    ``not_an_object``, ``unknown_dataset``, ``missing_timestamp``,
-    ``bad_timestamp``, ...); ``path`` is a JSON path such as ``$.timestamp``
-    or ``None`` when the problem is the record as a whole.
+    ``reason`` is one of the stable codes in ``REASONS``; ``path`` is a JSON path
+    such as ``$.timestamp`` or ``None`` when the problem is the record as a whole.
     """
 
     def __init__(self, reason: str, message: str, path: str | None = None) -> None:

@@ -10,17 +10,20 @@ from __future__ import annotations
 from ._fielddefs import VENDOR_ROOT, VendorField, emitted_fields, vendor_fields
 from ._table import EcsField, ecs_table
 from ._template import FLAVORS, index_template
-from ._validate import Problem, validate
+from ._validate import MAX_NODES, Problem, StructureProblem, structure_problem, validate
 
 __all__ = [
     "FLAVORS",
+    "MAX_NODES",
     "VENDOR_ROOT",
     "EcsField",
     "Problem",
+    "StructureProblem",
     "VendorField",
     "ecs_table",
     "emitted_fields",
     "index_template",
+    "structure_problem",
     "validate",
     "vendor_fields",
 ]

@@ -31,10 +31,22 @@ from typing import Any
 from ._fielddefs import VENDOR_ROOT, vendor_fields
 from ._table import EcsField, ecs_namespaces, ecs_table, namespaces_of
 
-__all__ = ["MAX_DEPTH", "MAX_TERM_BYTES", "Problem", "validate"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "MAX_TERM_BYTES",
+    "Problem",
+    "StructureProblem",
+    "structure_problem",
+    "validate",
+]
 
 # Elasticsearch's default index.mapping.depth.limit: a field at a.b.c has depth 3.
 MAX_DEPTH = 20
+# Values a document or record may hold once written out as JSON (a shared sub-object
+# counts once per place it appears): far beyond any real record, small enough that
+# walking or encoding it stays bounded in time and memory.
+MAX_NODES = 1 << 21
 # Lucene's limit on one indexed term; a longer keyword value cannot be indexed.
 MAX_TERM_BYTES = 32766
 
@@ -103,6 +115,92 @@ def _schema() -> _Schema:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class StructureProblem:
+    """Why a Python value cannot be written out as JSON in bounded space.
+
+    ``kind`` is ``"cycle"`` (a container holds itself, directly or further down),
+    ``"too_large"`` (shared sub-objects make it more than ``MAX_NODES`` values once
+    written out) or ``"flagged"`` (a container of the class the caller asked about);
+    ``path`` is where, as keys and indexes from the top.
+    """
+
+    kind: str
+    path: tuple[Any, ...]
+
+
+def _children(node: Any) -> Iterator[tuple[Any, Any]] | None:
+    if node.__class__ is dict or isinstance(node, Mapping):
+        return iter(node.items())
+    if node.__class__ is list or isinstance(node, list | tuple):
+        return enumerate(node)
+    return None
+
+
+def structure_problem(
+    value: Any, *, max_nodes: int = MAX_NODES, flagged: type | None = None
+) -> StructureProblem | None:
+    """Find a cycle, an explosion of shared sub-objects, or a ``flagged`` container.
+
+    Why: a dict that contains itself makes every recursive walk (ours, ``json.dumps``,
+    a bulk encoder) loop until memory runs out, and a few levels of an object listed
+    twice in itself double at each level. One depth-first walk with an explicit stack
+    (no recursion limit) keeps the ids of the containers on the current path (a cycle)
+    and the written-out size of each container already finished (met again, it is
+    counted without being walked again), so time and memory are linear in the number
+    of distinct containers.
+    """
+    first = _children(value)
+    if first is None:
+        return None
+    # Frames: [container, its children, written-out size so far, key in its parent].
+    frames: list[list[Any]] = [[value, first, 1, None]]
+    on_path = {id(value)}
+    sizes: dict[int, int] = {}
+    while frames:
+        frame = frames[-1]
+        for key, child in frame[1]:
+            if flagged is not None and child.__class__ is flagged:
+                return StructureProblem("flagged", _path_of(frames, key))
+            grandchildren = _children(child)
+            if grandchildren is None:
+                frame[2] += 1
+                continue
+            identity = id(child)
+            if identity in on_path:
+                return StructureProblem("cycle", _path_of(frames, key))
+            known = sizes.get(identity)
+            if known is not None:
+                frame[2] += known
+                if frame[2] > max_nodes:
+                    return StructureProblem("too_large", _path_of(frames, key))
+                continue
+            on_path.add(identity)
+            frames.append([child, grandchildren, 1, key])
+            break
+        else:
+            frames.pop()
+            on_path.discard(id(frame[0]))
+            sizes[id(frame[0])] = frame[2]
+            if frame[2] > max_nodes:
+                return StructureProblem("too_large", _path_of(frames, frame[3]))
+            if frames:
+                frames[-1][2] += frame[2]
+    return None
+
+
+def _path_of(frames: list[list[Any]], last: Any) -> tuple[Any, ...]:
+    return (*(frame[3] for frame in frames[1:]), last) if last is not None else ()
+
+
+def _structure_message(problem: StructureProblem) -> str:
+    if problem.kind == "cycle":
+        return "this object contains itself (a cycle): it cannot be written as JSON"
+    return (
+        f"shared sub-objects make this document more than {MAX_NODES} values once written as JSON"
+    )
+
+
 def validate(doc: Mapping[str, Any]) -> list[Problem]:
     """Return every problem found in ``doc``, in a stable order (by path, then message).
 
@@ -129,6 +227,10 @@ def validate(doc: Mapping[str, Any]) -> list[Problem]:
     """
     if not isinstance(doc, Mapping):
         return [Problem("", f"expected a JSON object at the top level, got {_got(doc)}")]
+    broken = structure_problem(doc)
+    if broken is not None:
+        # Walking a cycle would never end: this is the one problem reported.
+        return [Problem(_dotted(broken.path), _structure_message(broken))]
     walker = _Walker(_schema())
     walker.schema_object(doc, "", "", 0)
     walker.document_rules(doc)
@@ -527,6 +629,17 @@ def _got(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "an array"
     return f"a Python {type(value).__name__}"
+
+
+def _dotted(parts: tuple[Any, ...]) -> str:
+    """A structure path in the validator's notation: ``a.b[2].c``."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int) and not isinstance(part, bool):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
 
 
 def _path_order(path: str) -> str:

@@ -14,9 +14,11 @@ from typing import Any
 import orjson
 
 from .._errors import NormalizationError
+from ..ecs import MAX_NODES, structure_problem
 from ._audit import map_audit_event
 from ._common import ECS_VERSION
 from ._dataset import Dataset, detect_dataset
+from ._decode import DuplicateKeys, decode_record, duplicate_key_error
 from ._item_usage import map_item_usage
 from ._passthrough import json_text
 from ._signin import map_signin_attempt
@@ -30,11 +32,47 @@ _MAPPERS: dict[Dataset, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
-def _decode(record: str | bytes | bytearray | memoryview) -> Any:
-    try:
-        return orjson.loads(record)
-    except orjson.JSONDecodeError as exc:
-        raise NormalizationError("invalid_json", f"not valid JSON: {exc}") from None
+def _check_structure(data: Any) -> None:
+    """Refuse a Python object no JSON text could hold, before anything walks it.
+
+    A container that holds itself would make the mappers' pass-through (and any
+    encoder) loop until memory runs out; shared sub-objects nested a few dozen levels
+    write out as more values than there are atoms. A record from a page that repeated a
+    key (decode_json marks it) is refused here too, with its path.
+    """
+    if data.__class__ is DuplicateKeys:
+        raise duplicate_key_error(data) or AssertionError("a DuplicateKeys names its key")
+    problem = structure_problem(data, flagged=DuplicateKeys)
+    if problem is None:
+        return
+    path = _json_path(problem.path)
+    if problem.kind == "cycle":
+        raise NormalizationError(
+            "cyclic_structure",
+            "the record contains itself (a cycle): no JSON text can hold it",
+            path,
+        )
+    if problem.kind == "flagged":
+        found = duplicate_key_error(data)
+        if found is not None:
+            raise found
+    raise NormalizationError(
+        "record_too_large",
+        f"shared sub-objects make this record more than {MAX_NODES} values once written as JSON",
+        path,
+    )
+
+
+def _json_path(parts: tuple[Any, ...]) -> str:
+    path = "$"
+    for part in parts:
+        if isinstance(part, int) and not isinstance(part, bool):
+            path += f"[{part}]"
+        elif isinstance(part, str) and part.isidentifier():
+            path += f".{part}"
+        else:
+            path += f"[{json_text(str(part))}]"
+    return path
 
 
 def _check_unicode(data: Any) -> None:
@@ -82,9 +120,10 @@ def normalize(
         or record.__class__ is str
         or isinstance(record, bytearray | memoryview)
     ):
-        data = _decode(record)
+        data = decode_record(record)
     else:
         data = record
+        _check_structure(data)
         _check_unicode(data)
     if data.__class__ is not dict and isinstance(data, Mapping):
         data = dict(data)
