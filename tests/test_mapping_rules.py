@@ -64,7 +64,6 @@ def test_timestamp_missing_is_an_error_not_now() -> None:
         "2025-13-10T15:03:27Z",
         "2025-02-30T00:00:00Z",
         "2025-03-10T25:00:00Z",
-        "2025-03-10T15:03:27.1234567891Z",
         1700000000,
         "",
         ["2025"],
@@ -416,9 +415,9 @@ def test_client_ip_key_is_accepted() -> None:
         ("Canada", "Ontario", "Canada", "CA", "CA-ON"),
         ("CA", "Québec", "Canada", "CA", "CA-QC"),
         ("Canada", "Quebec", "Canada", "CA", "CA-QC"),
-        ("South Korea", "Seoul", "South Korea", "KR", None),
+        ("South Korea", "Seoul", "South Korea", "KR", "KR-11"),
         ("KR", None, "South Korea", "KR", None),
-        ("Russia", "Moscow", "Russia", "RU", None),
+        ("Russia", "Moscow", "Russia", "RU", "RU-MOW"),
         ("Côte d'Ivoire", None, "Côte d'Ivoire", "CI", None),
         ("Cote d'Ivoire", None, "Cote d'Ivoire", "CI", None),
         ("Atlantis", "Deep", "Atlantis", None, None),
@@ -619,7 +618,7 @@ def test_unknown_dataset_argument() -> None:
     [
         ("2025-03-10T15:03:27", "without a UTC offset"),
         ("20250310T150327Z", "not the RFC 3339 form"),
-        ("2025-13-01T00:00:00Z", "not a real date or time"),
+        ("2025-13-01T00:00:00Z", "month 13 does not exist"),
     ],
 )
 def test_bad_timestamp_message_says_what_is_wrong(raw: str, hint: str) -> None:

@@ -4,6 +4,8 @@ One root, so that a caller can catch everything this library raises on purpose::
 
     OnePasswordEcsError
     ├── NormalizationError (also a ValueError)   a record that cannot become a document
+    ├── ArgumentError (also ValueError, TypeError) a public function called with an
+    │                                             argument it cannot use
     └── MappingTableError                         a mapping table in mappings/ is malformed
 
 ``NormalizationError`` carries a short, stable ``reason`` code (for error streams,
@@ -14,7 +16,13 @@ without reading our code.
 
 from __future__ import annotations
 
-__all__ = ["REASONS", "MappingTableError", "NormalizationError", "OnePasswordEcsError"]
+__all__ = [
+    "REASONS",
+    "ArgumentError",
+    "MappingTableError",
+    "NormalizationError",
+    "OnePasswordEcsError",
+]
 
 # Every reason code a NormalizationError may carry, with what it means. A code is a
 # promise to the people who count and alert on them: add codes, never rename one.
@@ -54,6 +62,16 @@ class NormalizationError(OnePasswordEcsError, ValueError):
     def __reduce__(self) -> tuple[type[NormalizationError], tuple[str, str, str | None]]:
         # Keep the three fields when errors cross process boundaries (--workers).
         return (type(self), (self.reason, self.detail, self.path))
+
+
+class ArgumentError(OnePasswordEcsError, ValueError, TypeError):
+    """A public function was called with an option it cannot use (a flavor that does
+    not exist, a name that is not a string, an unknown time zone).
+
+    Unlike a NormalizationError it is about the call, not the record: retrying with
+    another record cannot help. Also a ``ValueError`` and a ``TypeError``, so code that
+    caught those from earlier versions keeps working.
+    """
 
 
 class MappingTableError(OnePasswordEcsError):

@@ -14,12 +14,14 @@ from ._dataset import Dataset, detect_dataset, parse_dataset
 from ._decode import decode_json
 from ._normalize import normalize
 from ._tables import CATEGORY_TYPES, Tables, tables
+from ._timestamps import assumed_zone as check_timezone
 
 __all__ = [
     "CATEGORY_TYPES",
     "ECS_VERSION",
     "Dataset",
     "Tables",
+    "check_timezone",
     "decode_json",
     "detect_dataset",
     "normalize",

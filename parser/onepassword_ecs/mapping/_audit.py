@@ -32,6 +32,7 @@ from ._common import (
 )
 from ._passthrough import Passthrough
 from ._tables import CATEGORY_TYPES, AuditAction, AuditObjectType, tables
+from ._timestamps import AssumedZone
 
 __all__ = ["map_audit_event"]
 
@@ -165,12 +166,12 @@ class _Formatter(dict[str, str]):
         return "{" + key + "}"
 
 
-def map_audit_event(record: dict[str, Any]) -> dict[str, Any]:
+def map_audit_event(record: dict[str, Any], zone: AssumedZone | None = None) -> dict[str, Any]:
     """Map one audit event (v1 or v2) to an ECS document."""
     extra = Passthrough()
     users: dict[str, None] = {}
     ips: dict[str, None] = {}
-    document, event = new_document(record, DATASET, extra)
+    document, event = new_document(record, DATASET, extra, zone)
     get = record.get
     vendor = extra.vendor
 
@@ -246,7 +247,7 @@ def map_audit_event(record: dict[str, Any]) -> dict[str, Any]:
 
     session = get("session")
     if session is not None:
-        _map_session(document, session, extra, ips)
+        _map_session(document, session, extra, ips, zone)
     location = get("location")
     if location is not None:
         map_location(document, location, extra)
@@ -273,7 +274,11 @@ def map_audit_event(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _map_session(
-    document: dict[str, Any], raw: Any, extra: Passthrough, ips: dict[str, None]
+    document: dict[str, Any],
+    raw: Any,
+    extra: Passthrough,
+    ips: dict[str, None],
+    zone: AssumedZone | None,
 ) -> None:
     """``session``: ip → client/source, device → ``host.id``, the rest → onepassword.session."""
     if raw.__class__ is not dict:
@@ -298,7 +303,7 @@ def _map_session(
         vendor["uuid"] = session_uuid
     started = get("login_time")
     if started is not None:
-        started = login_time(started, extra)
+        started = login_time(started, extra, zone)
         if started:
             vendor["login_time"] = started
     if not raw.keys() <= _SESSION_KEYS:

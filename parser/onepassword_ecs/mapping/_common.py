@@ -21,7 +21,7 @@ from .._errors import NormalizationError
 from ._geo import place
 from ._net import indexable_ip
 from ._passthrough import Passthrough
-from ._timestamps import to_utc
+from ._timestamps import AssumedZone, to_utc, to_utc_assuming
 
 __all__ = [
     "ECS_VERSION",
@@ -140,12 +140,14 @@ def vendor_strings(
 
 
 def new_document(
-    record: dict[str, Any], dataset: str, extra: Passthrough
+    record: dict[str, Any], dataset: str, extra: Passthrough, zone: AssumedZone | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The fields every document has; returns the document and its ``event`` object.
 
     ``@timestamp`` comes from ``timestamp``; missing or unparseable is an error, never
     "now" (a wrong time silently moves the event out of every investigation window).
+    A timestamp without an offset is read in ``zone`` when the caller named one, and
+    ``event.timezone`` then says so (ECS: the zone of a timestamp that carried none).
     """
     timestamp = record.get("timestamp")
     if timestamp is None:
@@ -160,11 +162,13 @@ def new_document(
         uuid = string_or_none(uuid, "uuid", extra)
     if uuid:
         event["id"] = uuid
-    document = {
-        "@timestamp": to_utc(timestamp, "$.timestamp"),
-        "ecs": {"version": ECS_VERSION},
-        "event": event,
-    }
+    if zone is None:
+        moment = to_utc(timestamp, "$.timestamp")
+    else:
+        moment, assumed = to_utc_assuming(timestamp, "$.timestamp", zone)
+        if assumed:
+            event["timezone"] = zone.name
+    document = {"@timestamp": moment, "ecs": {"version": ECS_VERSION}, "event": event}
     return document, event
 
 
@@ -602,9 +606,11 @@ def _map_client_slowly(
         extra.vendor["client"] = vendor
 
 
-def login_time(value: Any, extra: Passthrough) -> str | None:
+def login_time(value: Any, extra: Passthrough, zone: AssumedZone | None = None) -> str | None:
     """``session.login_time`` in UTC like ``@timestamp``; unparseable → malformed, not an error."""
     try:
+        if zone is not None:
+            return to_utc_assuming(value, "$.session.login_time", zone)[0]
         return to_utc(value, "$.session.login_time")
     except NormalizationError:
         extra.bad("session.login_time", value)

@@ -19,6 +19,7 @@ from ._common import (
 )
 from ._passthrough import Passthrough
 from ._tables import ItemUsageAction, tables
+from ._timestamps import AssumedZone
 
 __all__ = ["map_item_usage"]
 
@@ -38,12 +39,12 @@ _UNKNOWN_ACTION = ItemUsageAction(
 _ACTIONS = tables().item_usage_actions
 
 
-def map_item_usage(record: dict[str, Any]) -> dict[str, Any]:
+def map_item_usage(record: dict[str, Any], zone: AssumedZone | None = None) -> dict[str, Any]:
     """Map one item usage (v1 or v2) to an ECS document."""
     extra = Passthrough()
     users: dict[str, None] = {}
     ips: dict[str, None] = {}
-    document, event = new_document(record, DATASET, extra)
+    document, event = new_document(record, DATASET, extra, zone)
     get = record.get
     vendor = extra.vendor
 

@@ -22,10 +22,11 @@ from ._decode import DuplicateKeys, decode_record, duplicate_key_error
 from ._item_usage import map_item_usage
 from ._passthrough import json_text
 from ._signin import map_signin_attempt
+from ._timestamps import AssumedZone, assumed_zone
 
 __all__ = ["ECS_VERSION", "normalize"]
 
-_MAPPERS: dict[Dataset, Callable[[dict[str, Any]], dict[str, Any]]] = {
+_MAPPERS: dict[Dataset, Callable[[dict[str, Any], AssumedZone | None], dict[str, Any]]] = {
     Dataset.audit_events: map_audit_event,
     Dataset.item_usages: map_item_usage,
     Dataset.signin_attempts: map_signin_attempt,
@@ -105,16 +106,22 @@ def normalize(
     *,
     dataset: Dataset | str | None = None,
     keep_original: bool = False,
+    assume_timezone: str | None = None,
 ) -> dict[str, Any]:
     """Turn one 1Password Events API record into one ECS 9.4.0 document.
 
     ``record`` is a dict or its JSON text (str or bytes). ``dataset`` forces the stream
     (a :class:`Dataset` or its name); otherwise it is detected (see ``detect_dataset``).
     ``keep_original`` adds ``event.original`` with the raw JSON text.
+    ``assume_timezone`` (``"UTC"``, an offset such as ``"+02:00"`` or an IANA zone name;
+    off by default) is the zone to read timestamps that carry no offset in, for exports
+    from other systems (``2021-12-03 19:52:52``); ``event.timezone`` then names it.
 
-    Returns a JSON-ready nested dict. The input is never modified. Raises only
-    :class:`NormalizationError`, whose ``reason`` and ``path`` say what was wrong.
+    Returns a JSON-ready nested dict. The input is never modified. Raises
+    :class:`NormalizationError`, whose ``reason`` and ``path`` say what was wrong with
+    the record, or :class:`ArgumentError` for an ``assume_timezone`` that is not a zone.
     """
+    zone = assumed_zone(assume_timezone) if assume_timezone is not None else None
     if (
         record.__class__ is bytes
         or record.__class__ is str
@@ -134,7 +141,7 @@ def normalize(
         raise NormalizationError("not_an_object", f"expected a JSON object, got {kind}", "$")
     which = detect_dataset(data, dataset)
     try:
-        document = _MAPPERS[which](data)
+        document = _MAPPERS[which](data, zone)
         if keep_original:
             document["event"]["original"] = _original_text(record, data)
     except NormalizationError:

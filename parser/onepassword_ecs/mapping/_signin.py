@@ -25,6 +25,7 @@ from ._common import (
 )
 from ._passthrough import Passthrough
 from ._tables import SigninCategory, tables
+from ._timestamps import AssumedZone
 
 __all__ = ["map_signin_attempt"]
 
@@ -66,12 +67,12 @@ def _reason(sign_in_type: str | None, value: str | None) -> str | None:
     return readable
 
 
-def map_signin_attempt(record: dict[str, Any]) -> dict[str, Any]:
+def map_signin_attempt(record: dict[str, Any], zone: AssumedZone | None = None) -> dict[str, Any]:
     """Map one sign-in attempt (v1 or v2) to an ECS document."""
     extra = Passthrough()
     users: dict[str, None] = {}
     ips: dict[str, None] = {}
-    document, event = new_document(record, DATASET, extra)
+    document, event = new_document(record, DATASET, extra, zone)
     get = record.get
     vendor = extra.vendor
     event["category"] = ["authentication"]

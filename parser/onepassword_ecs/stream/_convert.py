@@ -66,6 +66,7 @@ class Task:
     dataset: Dataset | None = None
     keep_original: bool = False
     stages: tuple[Stage, ...] = ()
+    assume_timezone: str | None = None
 
 
 @dataclass
@@ -179,6 +180,7 @@ def convert_chunk(task: Task) -> ChunkResult:
     datasets: dict[str, int] = {}
     read = 0
     dataset, keep_original, stages = task.dataset, task.keep_original, task.stages
+    assume_timezone = task.assume_timezone
     for number, raw in task.units:
         if raw[0] == 0x7B and b'"items"' not in raw:  # '{': a plain record line
             records: Iterable[tuple[int | None, Any]] = ((None, raw),)
@@ -187,7 +189,12 @@ def convert_chunk(task: Task) -> ChunkResult:
         for index, payload in records:
             read += 1
             try:
-                document = normalize(payload, dataset=dataset, keep_original=keep_original)
+                document = normalize(
+                    payload,
+                    dataset=dataset,
+                    keep_original=keep_original,
+                    assume_timezone=assume_timezone,
+                )
                 if stages:
                     document = _staged(document, stages)
                 text = orjson.dumps(document, option=_SORT)
@@ -215,12 +222,13 @@ def iter_tasks(
     dataset: Dataset | None = None,
     keep_original: bool = False,
     stages: Sequence[Stage] = (),
+    assume_timezone: str | None = None,
 ) -> Iterator[Task]:
     """The source's chunks as tasks carrying the conversion options."""
     chosen = tuple(stages)
     chunk: Chunk
     for chunk in source:
-        yield Task(chunk.origin, chunk.units, dataset, keep_original, chosen)
+        yield Task(chunk.origin, chunk.units, dataset, keep_original, chosen, assume_timezone)
 
 
 def _ignore_sigint() -> None:
@@ -324,6 +332,7 @@ def convert(
     stages: Sequence[Stage] = (),
     workers: int = 1,
     on_chunk: Callable[[Tally], object] | None = None,
+    assume_timezone: str | None = None,
 ) -> Tally:
     """Convert what ``source`` yields, in order, delivering as each chunk completes.
 
@@ -334,7 +343,13 @@ def convert(
     """
     for sink in sinks:
         tally.sink(sink.name)
-    tasks = iter_tasks(source, dataset=dataset, keep_original=keep_original, stages=stages)
+    tasks = iter_tasks(
+        source,
+        dataset=dataset,
+        keep_original=keep_original,
+        stages=stages,
+        assume_timezone=assume_timezone,
+    )
     # closing(): when a write fails or Ctrl-C lands, shut the worker pool down now,
     # not whenever the abandoned generator happens to be collected.
     with closing(ordered_map(convert_chunk, tasks, workers)) as results:
