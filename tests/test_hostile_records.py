@@ -260,3 +260,10 @@ def test_convert_refuses_a_repeated_key_inside_a_page(tmp_path: Any) -> None:
     assert documents[1]["onepassword"]["malformed"]["n"] == "99999999999999999999999"
     (error,) = [orjson.loads(line) for line in errors.read_bytes().splitlines()]
     assert (error["index"], error["reason"], error["path"]) == (1, "duplicate_key", "$.uuid")
+
+
+def test_lone_surrogate_escape_after_a_huge_integer_is_still_refused() -> None:
+    """The strict re-decode (for an integer too long for a double) must not let through
+    the lone surrogate orjson would have refused further on."""
+    text = _rec(',"n":' + "9" * 400 + ',"b":"\\ud800"').encode()
+    assert _reason(text) == ("invalid_unicode", None)

@@ -17,7 +17,7 @@ little to look for on the decoded value:
 
 Only when a count disagrees is the text decoded again, by the standard library's
 parser, which keeps every integer exact and shows each object's key/value pairs before
-they become a dict. Measured cost on the benchmark corpus: see docs/performance.md.
+they become a dict. docs/performance.md has the measured cost.
 
 Also here: a precise reason for text that is not JSON because it is not UTF-8
 (``invalid_utf8``, with the byte offset) or holds lone surrogates (``invalid_unicode``).
@@ -98,13 +98,35 @@ def _decode_carefully(record: str | bytes | bytearray | memoryview) -> Any:
     if text is None:
         raise _not_utf8(record)
     try:
-        return _STRICT.decode(text)
+        value = _STRICT.decode(text)
     except RecursionError:
         # Deeper than this interpreter's recursion allows (orjson goes to 1024 levels):
         # the caller keeps orjson's reading.
         return None
     except ValueError as exc:  # JSONDecodeError, a non-finite number, a huge integer
         raise NormalizationError("invalid_json", f"not valid JSON: {exc}") from None
+    if _holds_lone_surrogate(value):
+        # The standard parser accepts "\ud800"; orjson, which refuses it, may not have
+        # got that far in the text (it stopped at a number too long for a double).
+        raise _lone_surrogate(record)
+    return value
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    todo = [value]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            todo.extend(node.keys())
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+        elif isinstance(node, str) and not node.isascii():
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
 
 
 def _not_utf8(record: str | bytes | bytearray | memoryview) -> NormalizationError:
