@@ -129,12 +129,28 @@ class StructureProblem:
     path: tuple[Any, ...]
 
 
+# Classes that hold no other value: most of what a walk meets, so checked first (an
+# isinstance test against the Mapping ABC costs several times more).
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def _children(node: Any) -> Iterator[tuple[Any, Any]] | None:
-    if node.__class__ is dict or isinstance(node, Mapping):
-        return iter(node.items())
-    if node.__class__ is list or isinstance(node, list | tuple):
+    kind = node.__class__
+    if kind is dict or (kind not in _LEAVES and isinstance(node, Mapping)):
+        pairs: Iterator[tuple[Any, Any]] = iter(node.items())
+        return pairs
+    if kind is list or (kind not in _LEAVES and isinstance(node, list | tuple)):
         return enumerate(node)
     return None
+
+
+class _Found(Exception):
+    """Internal: a structure problem, its path collected while the recursion unwinds."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.keys: list[Any] = []
 
 
 def structure_problem(
@@ -144,12 +160,104 @@ def structure_problem(
 
     Why: a dict that contains itself makes every recursive walk (ours, ``json.dumps``,
     a bulk encoder) loop until memory runs out, and a few levels of an object listed
-    twice in itself double at each level. One depth-first walk with an explicit stack
-    (no recursion limit) keeps the ids of the containers on the current path (a cycle)
-    and the written-out size of each container already finished (met again, it is
-    counted without being walked again), so time and memory are linear in the number
-    of distinct containers.
+    twice in itself double at each level. One depth-first walk keeps the ids of the
+    containers on the current path (a cycle) and the written-out size of each container
+    already finished (met again, it is counted without being walked again), so time and
+    memory are linear in the number of distinct containers. The walk recurses (fast on
+    the small records this runs on for every dict passed to ``normalize``); past the
+    interpreter's recursion limit it goes on with an explicit stack.
     """
+    if _children(value) is None:
+        return None
+    try:
+        # Most values are small trees: a plain count settles them. A cycle or too many
+        # values exhausts its depth or node budget (bounded time), and a flagged
+        # container stops it; then the exact walk says which and where.
+        if _plain_count(value, _PLAIN_DEPTH, [max_nodes], flagged):
+            return None
+    except (_Found, RecursionError):
+        pass
+    try:
+        _size(value, set(), {}, max_nodes, flagged)
+    except _Found as found:
+        return StructureProblem(found.kind, tuple(reversed(found.keys)))
+    except RecursionError:
+        return _structure_problem_deep(value, max_nodes, flagged)
+    return None
+
+
+# How deep the plain count goes before handing over to the exact walk (a cycle makes
+# it go on for ever; a real record is a few levels deep).
+_PLAIN_DEPTH = 64
+
+
+def _plain_count(node: Any, depth: int, budget: list[int], flagged: type | None) -> bool:
+    """True when ``node`` is a tree within ``depth`` levels and ``budget`` values, with no
+    ``flagged`` container; False (or _Found) as soon as it may not be."""
+    if depth == 0:
+        return False
+    budget[0] -= len(node)
+    if budget[0] < 0:
+        return False
+    items = node.values() if node.__class__ is dict or isinstance(node, Mapping) else node
+    for child in items:
+        kind = child.__class__
+        if kind in _LEAVES:
+            continue
+        if kind is flagged:
+            raise _Found("flagged")
+        if (kind is dict or kind is list or isinstance(child, Mapping | list | tuple)) and (
+            not _plain_count(child, depth - 1, budget, flagged)
+        ):
+            return False
+    return True
+
+
+def _found(kind: str, key: Any) -> _Found:
+    found = _Found(kind)
+    found.keys.append(key)
+    return found
+
+
+def _size(
+    node: Any, on_path: set[int], sizes: dict[int, int], max_nodes: int, flagged: type | None
+) -> int:
+    """Written-out size of ``node`` (a container); raises _Found on a problem."""
+    identity = id(node)
+    on_path.add(identity)
+    size = 1 + len(node)
+    items = node.items() if node.__class__ is dict or isinstance(node, Mapping) else enumerate(node)
+    for key, child in items:
+        kind = child.__class__
+        if kind in _LEAVES:
+            continue
+        if kind is flagged:
+            raise _found("flagged", key)
+        if not (kind is dict or kind is list or isinstance(child, Mapping | list | tuple)):
+            continue
+        child_id = id(child)
+        if child_id in on_path:
+            raise _found("cycle", key)
+        known = sizes.get(child_id)
+        if known is None:
+            try:
+                known = _size(child, on_path, sizes, max_nodes, flagged)
+            except _Found as inner:
+                inner.keys.append(key)
+                raise
+        size += known - 1
+        if size > max_nodes:
+            raise _found("too_large", key)
+    on_path.discard(identity)
+    sizes[identity] = size
+    return size
+
+
+def _structure_problem_deep(
+    value: Any, max_nodes: int, flagged: type | None
+) -> StructureProblem | None:
+    """structure_problem with an explicit stack, for values nested past the recursion
+    limit (rare: only then is this slower walk paid for)."""
     first = _children(value)
     if first is None:
         return None
@@ -160,7 +268,10 @@ def structure_problem(
     while frames:
         frame = frames[-1]
         for key, child in frame[1]:
-            if flagged is not None and child.__class__ is flagged:
+            if child.__class__ in _LEAVES:
+                frame[2] += 1
+                continue
+            if child.__class__ is flagged:
                 return StructureProblem("flagged", _path_of(frames, key))
             grandchildren = _children(child)
             if grandchildren is None:
