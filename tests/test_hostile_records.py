@@ -267,3 +267,17 @@ def test_lone_surrogate_escape_after_a_huge_integer_is_still_refused() -> None:
     the lone surrogate orjson would have refused further on."""
     text = _rec(',"n":' + "9" * 400 + ',"b":"\\ud800"').encode()
     assert _reason(text) == ("invalid_unicode", None)
+
+
+def test_page_records_read_in_one_pass_convert_like_their_text() -> None:
+    """Records of a page read on the fast path skip the dict checks (they come from JSON
+    text: a tree of valid Unicode) and give exactly the document their own text gives."""
+    from onepassword_ecs.mapping._decode import JsonObject
+
+    lines = [orjson.dumps(record) for record in (signin(), audit(), signin(country="FR"))]
+    page = b'{"items": [' + b",".join(lines) + b'], "cursor": "c", "has_more": true}'
+    items = decode_json(page)["items"]
+    assert [item.__class__ for item in items] == [JsonObject] * 3
+    assert [normalize(item) for item in items] == [normalize(line) for line in lines]
+    record = decode_json(b'{"items": [{"a": 1}], "uuid": "X"}')  # a record, not a page
+    assert record["items"][0].__class__ is dict

@@ -33,12 +33,26 @@ import orjson
 
 from .._errors import NormalizationError
 
-__all__ = ["DuplicateKeys", "decode_json", "decode_record", "duplicate_key_error"]
+__all__ = [
+    "DuplicateKeys",
+    "JsonObject",
+    "decode_json",
+    "decode_record",
+    "duplicate_key_error",
+]
 
 # JSON's whitespace (RFC 8259 section 2): all that may sit between a key and its colon.
 _JSON_WHITESPACE = b" \t\r\n"
 # A float this large came from an integer literal orjson could not keep as an integer.
 _BIG = 9.2e18
+
+
+class JsonObject(dict[str, Any]):
+    """A record of a page or array that :func:`decode_json` read from JSON text in one
+    pass: a tree (no cycle, nothing shared) of valid Unicode without repeated keys, so
+    ``normalize`` skips the checks a dict built in Python needs."""
+
+    __slots__ = ()
 
 
 class DuplicateKeys(dict[str, Any]):
@@ -251,11 +265,27 @@ def decode_json(record: str | bytes | bytearray | memoryview) -> Any:
     """Decode one JSON text exactly (see the module docstring), keeping repeated keys
     visible: an object that repeated one comes back as a :class:`DuplicateKeys`.
 
-    For a container of records (a page), whose records are judged one by one later.
-    Raises ``NormalizationError`` with reason ``invalid_json``, ``invalid_utf8`` (with
-    the byte offset) or ``invalid_unicode``.
+    For a container of records (an array, or a page's ``items``), whose records are
+    judged one by one later; those records come back as :class:`JsonObject` when the
+    fast path read them. Raises ``NormalizationError`` with reason ``invalid_json``,
+    ``invalid_utf8`` (with the byte offset) or ``invalid_unicode``.
     """
-    return _decode(record)[0]
+    value, careful = _decode(record)
+    if careful:
+        return value
+    if value.__class__ is list:
+        return _as_records(value)
+    if value.__class__ is dict and value.get("items").__class__ is list and value.keys() <= _PAGE:
+        value["items"] = _as_records(value["items"])
+    return value
+
+
+# An Events API response page: its records in items, beside the cursor.
+_PAGE = frozenset({"items", "cursor", "has_more"})
+
+
+def _as_records(items: list[Any]) -> list[Any]:
+    return [JsonObject(item) if item.__class__ is dict else item for item in items]
 
 
 def decode_record(record: str | bytes | bytearray | memoryview) -> Any:

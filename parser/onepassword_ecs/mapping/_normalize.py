@@ -18,7 +18,7 @@ from ..ecs import MAX_NODES, structure_problem
 from ._audit import map_audit_event
 from ._common import ECS_VERSION
 from ._dataset import Dataset, detect_dataset
-from ._decode import DuplicateKeys, decode_record, duplicate_key_error
+from ._decode import DuplicateKeys, JsonObject, decode_record, duplicate_key_error
 from ._item_usage import map_item_usage
 from ._passthrough import json_text
 from ._signin import map_signin_attempt
@@ -128,13 +128,15 @@ def normalize(
         or isinstance(record, bytearray | memoryview)
     ):
         data = decode_record(record)
+    elif record.__class__ is JsonObject:
+        data = record  # read from JSON text by decode_json: a tree of valid Unicode
     else:
         data = record
         _check_structure(data)
         _check_unicode(data)
-    if data.__class__ is not dict and isinstance(data, Mapping):
-        data = dict(data)
-    if data.__class__ is not dict:
+        if data.__class__ is not dict and isinstance(data, Mapping):
+            data = dict(data)
+    if data.__class__ is not dict and data.__class__ is not JsonObject:
         kind = "array" if isinstance(data, list) else type(data).__name__
         if data is None:
             kind = "null"
