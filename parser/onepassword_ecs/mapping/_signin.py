@@ -6,7 +6,8 @@ report-only firewall rule let the sign-in through — are successes, the ``*_fai
 categories failures). A category the table does not list, in any spelling, and a
 record without one give ``unknown``: a detection counting failures must not count a
 result we cannot read. ``type`` and ``details.value`` become a readable ``event.reason``.
-The person in ``target_user`` is the one signing in, so the actor: ``user.*``.
+The person in ``target_user`` is the one signing in, so the actor: ``user.*``. A record
+without ``location`` gets its country alone from the top-level ``country``.
 """
 
 from __future__ import annotations
