@@ -26,7 +26,9 @@ ALLOWED: dict[str, set[str]] = {
     "mapping": {"ecs"},
     "golden": {"mapping", "ecs"},
     "stream": {"mapping", "ecs"},
-    "cli": {"mapping", "ecs", "golden", "stream"},
+    "sinks": {"mapping", "ecs", "stream"},
+    "investigate": {"sinks"},
+    "cli": {"mapping", "ecs", "golden", "stream", "sinks", "investigate"},
 }
 TOP_LEVEL_ALLOWED = {"_errors", "mappings"}
 

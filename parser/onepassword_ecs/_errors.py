@@ -6,7 +6,10 @@ One root, so that a caller can catch everything this library raises on purpose::
     ├── NormalizationError (also a ValueError)   a record that cannot become a document
     ├── ArgumentError (also ValueError, TypeError) a public function called with an
     │                                             argument it cannot use
-    └── MappingTableError                         a mapping table in mappings/ is malformed
+    ├── MappingTableError                         a mapping table in mappings/ is malformed
+    ├── InputError                                an input cannot be read at all (stream)
+    ├── StoreError                                the event store cannot be opened or written
+    └── InvestigationError                        an investigation cannot be run as asked
 
 ``NormalizationError`` carries a short, stable ``reason`` code (for error streams,
 metrics and tests; the documented codes are ``REASONS``) and the JSON ``path`` of the
@@ -19,9 +22,11 @@ from __future__ import annotations
 __all__ = [
     "REASONS",
     "ArgumentError",
+    "InvestigationError",
     "MappingTableError",
     "NormalizationError",
     "OnePasswordEcsError",
+    "StoreError",
 ]
 
 # Every reason code a NormalizationError may carry, with what it means. A code is a
@@ -37,6 +42,7 @@ REASONS: dict[str, str] = {
     "unknown_dataset": "no dataset given and none recognised from the record",
     "missing_timestamp": "the record has no timestamp",
     "bad_timestamp": "the timestamp is not an RFC 3339 date-time (the message says why)",
+    "bad_namespace": "the data_stream_namespace argument cannot name a data stream",
     "internal_error": "a bug in this library; please report it with the record",
 }
 
@@ -78,4 +84,21 @@ class MappingTableError(OnePasswordEcsError):
     """A table under mappings/ does not have the shape the mappers need.
 
     Raised once, when the tables are loaded, naming the file and the entry.
+    """
+
+
+class StoreError(OnePasswordEcsError):
+    """The embedded event store cannot be used as asked.
+
+    Not a store, written by a newer program, missing when opened read-only, or opened
+    read-only and written to. The message names the file and says what to do.
+    """
+
+
+class InvestigationError(OnePasswordEcsError):
+    """An investigation cannot be run as asked.
+
+    A time or duration that does not parse, a person, vault or address the store has
+    never seen, a name that matches several people, or a missing optional dependency.
+    The message says what was asked and what to do instead.
     """

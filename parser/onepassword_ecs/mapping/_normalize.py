@@ -18,6 +18,7 @@ from ..ecs import MAX_NODES, structure_problem
 from ._audit import map_audit_event
 from ._common import ECS_VERSION
 from ._dataset import Dataset, detect_dataset
+from ._datastream import add_data_stream, check_namespace
 from ._decode import DuplicateKeys, JsonObject, decode_record, duplicate_key_error
 from ._item_usage import map_item_usage
 from ._passthrough import json_text
@@ -107,6 +108,7 @@ def normalize(
     dataset: Dataset | str | None = None,
     keep_original: bool = False,
     assume_timezone: str | None = None,
+    data_stream_namespace: str | None = None,
 ) -> dict[str, Any]:
     """Turn one 1Password Events API record into one ECS 9.4.0 document.
 
@@ -116,11 +118,16 @@ def normalize(
     ``assume_timezone`` (``"UTC"``, an offset such as ``"+02:00"`` or an IANA zone name;
     off by default) is the zone to read timestamps that carry no offset in, for exports
     from other systems (``2021-12-03 19:52:52``); ``event.timezone`` then names it.
+    ``data_stream_namespace`` (such as ``"default"``) adds ``data_stream.type``,
+    ``.dataset`` and ``.namespace``: the document then names the data stream
+    ``logs-1password_ecs.<dataset>-<namespace>`` that the index template types.
 
     Returns a JSON-ready nested dict. The input is never modified. Raises
     :class:`NormalizationError`, whose ``reason`` and ``path`` say what was wrong with
     the record, or :class:`ArgumentError` for an ``assume_timezone`` that is not a zone.
     """
+    if data_stream_namespace is not None:
+        check_namespace(data_stream_namespace)  # the caller's mistake, whatever the record
     zone = assumed_zone(assume_timezone) if assume_timezone is not None else None
     if (
         record.__class__ is bytes
@@ -146,6 +153,8 @@ def normalize(
         document = _MAPPERS[which](data, zone)
         if keep_original:
             document["event"]["original"] = _original_text(record, data)
+        if data_stream_namespace is not None:
+            add_data_stream(document, which, data_stream_namespace)
     except NormalizationError:
         raise
     except Exception as exc:  # a mapper bug must not end the caller's stream
