@@ -143,6 +143,10 @@ def _calls() -> list[tuple[str, Callable[[Any], Any]]]:
                 {**_RECORD, "timestamp": "2024-01-02 03:04:05"}, assume_timezone=value
             ),
         ),
+        (
+            "normalize(data_stream_namespace=)",
+            lambda value: onepassword_ecs.normalize(_RECORD, data_stream_namespace=value),
+        ),
         ("detect_dataset(record)", lambda value: onepassword_ecs.detect_dataset(value)),
         (
             "detect_dataset(dataset)",
@@ -157,6 +161,10 @@ def _calls() -> list[tuple[str, Callable[[Any], Any]]]:
         ("index_template(name=)", lambda value: onepassword_ecs.index_template(name=value)),
         ("index_template(pattern=)", lambda value: onepassword_ecs.index_template(pattern=value)),
         ("index_template(flavor=)", lambda value: onepassword_ecs.index_template(flavor=value)),
+        (
+            "index_template(logs_components=)",
+            lambda value: onepassword_ecs.index_template(logs_components=value),
+        ),
     ]
 
 
