@@ -196,3 +196,13 @@ def test_signin_unresolvable_country_is_not_invented_into_geo() -> None:
     assert "geo" not in doc["client"]
     assert "geo" not in doc["source"]
     assert doc["onepassword"]["country"] == "Atlantis"
+
+
+def test_every_escaped_character_is_unprintable() -> None:
+    """The message fast path returns printable text as it is: that is only safe while
+    every character the escape covers is unprintable to Python."""
+    from onepassword_ecs.mapping._common import _UNSAFE_IN_MESSAGE
+
+    unsafe = [chr(code) for code in range(0x3000) if _UNSAFE_IN_MESSAGE.fullmatch(chr(code))]
+    assert len(unsafe) == 32 + 33 + 1 + 2 + 2 + 5 + 4
+    assert not any(char.isprintable() for char in unsafe)

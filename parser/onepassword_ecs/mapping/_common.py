@@ -101,7 +101,9 @@ def readable_message(text: str) -> str:
     as something else. They are written as ``\\uXXXX`` escapes, in the message only:
     the fields keep the exact raw values, so nothing is lost.
     """
-    if _UNSAFE_IN_MESSAGE.search(text) is None:
+    if text.isprintable():
+        # Every character above is unprintable (controls, separators, format marks):
+        # a printable message, the overwhelming case, is checked at C speed.
         return text
     return _UNSAFE_IN_MESSAGE.sub(_escaped, text)
 
