@@ -216,7 +216,7 @@ def test_bom_crlf_blank_lines_and_invalid_utf8() -> None:
     assert ids(out) == ["SIGNIN1", "AUDIT1"]
     [entry] = error_lines(err)
     assert entry["line"] == 5
-    assert entry["reason"] == "invalid_json"
+    assert entry["reason"] == "invalid_utf8"  # issue 9, item 9
     assert entry["input"] == '{"uuid": "\ufffd\ufffd"}'
 
 

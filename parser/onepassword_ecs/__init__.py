@@ -13,7 +13,7 @@ a room are private. ``docs/architecture.md`` draws the map.
 
 from __future__ import annotations
 
-from ._errors import MappingTableError, NormalizationError, OnePasswordEcsError
+from ._errors import ArgumentError, MappingTableError, NormalizationError, OnePasswordEcsError
 from .ecs import Problem, index_template, validate
 from .mapping import ECS_VERSION, Dataset, detect_dataset, normalize
 
@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ECS_VERSION",
+    "ArgumentError",
     "Dataset",
     "MappingTableError",
     "NormalizationError",

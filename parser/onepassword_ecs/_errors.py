@@ -4,6 +4,8 @@ One root, so that a caller can catch everything this library raises on purpose::
 
     OnePasswordEcsError
     ├── NormalizationError (also a ValueError)   a record that cannot become a document
+    ├── ArgumentError (also ValueError, TypeError) a public function called with an
+    │                                             argument it cannot use
     ├── MappingTableError                         a mapping table in mappings/ is malformed
     ├── InputError                                an input cannot be read at all (stream)
     ├── StoreError                                the event store cannot be opened or written
@@ -20,13 +22,16 @@ Collector errors never carry the API token: messages are built from the status, 
 endpoint path and a scrubbed, shortened response body, never from request headers.
 
 ``NormalizationError`` carries a short, stable ``reason`` code (for error streams,
-metrics and tests) and the JSON ``path`` of the offending field when there is one,
-so a person can find the problem in the raw record without reading our code.
+metrics and tests; the documented codes are ``REASONS``) and the JSON ``path`` of the
+offending field when there is one, so a person can find the problem in the raw record
+without reading our code.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "REASONS",
+    "ArgumentError",
     "BadCursorError",
     "CollectorConfigError",
     "CollectorError",
@@ -41,6 +46,23 @@ __all__ = [
     "TransientApiError",
 ]
 
+# Every reason code a NormalizationError may carry, with what it means. A code is a
+# promise to the people who count and alert on them: add codes, never rename one.
+REASONS: dict[str, str] = {
+    "invalid_json": "the text is not one JSON value",
+    "invalid_utf8": "the bytes are not UTF-8 text (the message gives the byte offset)",
+    "invalid_unicode": "the text or object holds a lone surrogate, which is not Unicode",
+    "duplicate_key": "an object repeats a key (the path names it)",
+    "cyclic_structure": "a Python object contains itself",
+    "record_too_large": "the record is larger than the configured or built-in bound",
+    "not_an_object": "the record is not a JSON object",
+    "unknown_dataset": "no dataset given and none recognised from the record",
+    "missing_timestamp": "the record has no timestamp",
+    "bad_timestamp": "the timestamp is not an RFC 3339 date-time (the message says why)",
+    "bad_namespace": "the data_stream_namespace argument cannot name a data stream",
+    "internal_error": "a bug in this library; please report it with the record",
+}
+
 
 class OnePasswordEcsError(Exception):
     """Root of every exception this library raises deliberately."""
@@ -49,10 +71,8 @@ class OnePasswordEcsError(Exception):
 class NormalizationError(OnePasswordEcsError, ValueError):
     """A raw record could not be turned into an ECS document.
 
-    ``reason`` is one of a small set of stable codes (``invalid_json``,
-    ``not_an_object``, ``unknown_dataset``, ``missing_timestamp``,
-    ``bad_timestamp``, ...); ``path`` is a JSON path such as ``$.timestamp``
-    or ``None`` when the problem is the record as a whole.
+    ``reason`` is one of the stable codes in ``REASONS``; ``path`` is a JSON path
+    such as ``$.timestamp`` or ``None`` when the problem is the record as a whole.
     """
 
     def __init__(self, reason: str, message: str, path: str | None = None) -> None:
@@ -65,6 +85,16 @@ class NormalizationError(OnePasswordEcsError, ValueError):
     def __reduce__(self) -> tuple[type[NormalizationError], tuple[str, str, str | None]]:
         # Keep the three fields when errors cross process boundaries (--workers).
         return (type(self), (self.reason, self.detail, self.path))
+
+
+class ArgumentError(OnePasswordEcsError, ValueError, TypeError):
+    """A public function was called with an option it cannot use (a flavor that does
+    not exist, a name that is not a string, an unknown time zone).
+
+    Unlike a NormalizationError it is about the call, not the record: retrying with
+    another record cannot help. Also a ``ValueError`` and a ``TypeError``, so code that
+    caught those from earlier versions keeps working.
+    """
 
 
 class MappingTableError(OnePasswordEcsError):

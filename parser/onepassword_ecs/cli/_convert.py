@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import Any
 
+from .._errors import ArgumentError
+from ..mapping import check_timezone
 from ..stream import (
     MAX_RECORD_BYTES,
     PAGE_FACTOR,
@@ -88,6 +90,14 @@ def register(commands: Any) -> None:
         help="keep each raw record in event.original",
     )
     convert.add_argument(
+        "--assume-timezone",
+        type=_zone_argument,
+        metavar="ZONE",
+        help="read timestamps that carry no UTC offset ('2021-12-03 19:52:52', from other "
+        "SIEMs' exports) in ZONE: UTC, an offset such as +02:00 or an IANA name such as "
+        "Europe/Paris (event.timezone names it); without it they are rejected",
+    )
+    convert.add_argument(
         "-q",
         "--quiet",
         action="store_true",
@@ -111,6 +121,15 @@ def register(commands: Any) -> None:
         f"line or a pretty-printed document may be {PAGE_FACTOR} times that)",
     )
     convert.set_defaults(handler=run)
+
+
+def _zone_argument(text: str) -> str:
+    """Refuse an unknown --assume-timezone when the command line is read (exit 2)."""
+    try:
+        check_timezone(text)
+    except ArgumentError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("assume_timezone: ")) from None
+    return text
 
 
 class _ErrorText:
@@ -200,6 +219,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
                 tally=tally,
                 dataset=args.dataset,
                 keep_original=args.keep_original,
+                assume_timezone=args.assume_timezone,
                 stages=data_stream_stages(args),
                 workers=args.workers,
                 on_chunk=progress.update if progress is not None else None,

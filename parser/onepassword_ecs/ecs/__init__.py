@@ -20,18 +20,20 @@ from ._datastream import (
 from ._fielddefs import VENDOR_ROOT, VendorField, emitted_fields, vendor_fields
 from ._table import EcsField, ecs_table
 from ._template import FLAVORS, LOGS_COMPONENTS, index_template
-from ._validate import Problem, validate
+from ._validate import MAX_NODES, Problem, StructureProblem, structure_problem, validate
 
 __all__ = [
     "DATA_STREAM_DATASET_PREFIX",
     "DEFAULT_NAMESPACE",
     "FLAVORS",
     "LOGS_COMPONENTS",
+    "MAX_NODES",
     "TEMPLATE_NAME",
     "TEMPLATE_PATTERN",
     "VENDOR_ROOT",
     "EcsField",
     "Problem",
+    "StructureProblem",
     "VendorField",
     "data_stream_fields",
     "data_stream_name",
@@ -39,6 +41,7 @@ __all__ = [
     "emitted_fields",
     "index_template",
     "namespace_problem",
+    "structure_problem",
     "validate",
     "vendor_fields",
 ]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._errors import ArgumentError
 from ._datastream import TEMPLATE_NAME, TEMPLATE_PATTERN, TEMPLATE_PRIORITY
 from ._fielddefs import VENDOR_ROOT, emitted_fields, vendor_fields
 from ._table import EcsField, ecs_table
@@ -77,13 +78,15 @@ def index_template(
     On Elasticsearch it is composed of ``logs@mappings`` and ``logs@settings``
     unless ``logs_components`` is false (clusters older than 8.11 lack them).
     ``name`` is recorded in ``_meta`` so a template found on a cluster can be
-    traced back to this package. Raises ``ValueError`` for another flavor or an
-    empty name or pattern.
+    traced back to this package. Raises :class:`ArgumentError` (also a
+    ``ValueError``) for another flavor, or a name or pattern that is not a non-empty
+    string.
     """
-    if flavor not in FLAVORS:
-        raise ValueError(f"flavor must be one of {', '.join(FLAVORS)}, got {flavor!r}")
-    if not name.strip() or not pattern.strip():
-        raise ValueError("name and pattern must be non-empty")
+    if not isinstance(flavor, str) or flavor not in FLAVORS:
+        raise ArgumentError(f"flavor must be one of {', '.join(FLAVORS)}, got {flavor!r}")
+    for label, value in (("name", name), ("pattern", pattern)):
+        if not isinstance(value, str) or not value.strip():
+            raise ArgumentError(f"{label} must be a non-empty string, got {value!r}")
     table = ecs_table()
     properties: dict[str, Any] = {}
     for field in emitted_fields():

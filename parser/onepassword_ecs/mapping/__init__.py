@@ -12,8 +12,10 @@ from __future__ import annotations
 from ._common import ECS_VERSION
 from ._dataset import Dataset, detect_dataset, parse_dataset
 from ._datastream import DataStreamStage
+from ._decode import decode_json
 from ._normalize import normalize
 from ._tables import CATEGORY_TYPES, Tables, tables
+from ._timestamps import assumed_zone as check_timezone
 
 __all__ = [
     "CATEGORY_TYPES",
@@ -21,6 +23,8 @@ __all__ = [
     "DataStreamStage",
     "Dataset",
     "Tables",
+    "check_timezone",
+    "decode_json",
     "detect_dataset",
     "normalize",
     "parse_dataset",

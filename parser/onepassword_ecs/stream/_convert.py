@@ -72,6 +72,7 @@ class Task:
     keep_original: bool = False
     stages: tuple[Stage, ...] = ()
     max_record_bytes: int = MAX_RECORD_BYTES
+    assume_timezone: str | None = None
 
 
 @dataclass
@@ -195,6 +196,7 @@ def convert_chunk(task: Task) -> ChunkResult:
     read = 0
     dataset, keep_original, stages = task.dataset, task.keep_original, task.stages
     limit = task.max_record_bytes
+    assume_timezone = task.assume_timezone
     for number, raw in task.units:
         if isinstance(raw, Oversize):
             records: Iterable[tuple[int | None, Any]] = ((None, raw),)
@@ -210,7 +212,12 @@ def convert_chunk(task: Task) -> ChunkResult:
             try:
                 if isinstance(payload, Oversize):
                     raise _too_large(payload, limit)
-                document = normalize(payload, dataset=dataset, keep_original=keep_original)
+                document = normalize(
+                    payload,
+                    dataset=dataset,
+                    keep_original=keep_original,
+                    assume_timezone=assume_timezone,
+                )
                 if stages:
                     document = _staged(document, stages)
                 text = orjson.dumps(document, option=_SORT)
@@ -239,12 +246,21 @@ def iter_tasks(
     keep_original: bool = False,
     stages: Sequence[Stage] = (),
     max_record_bytes: int = MAX_RECORD_BYTES,
+    assume_timezone: str | None = None,
 ) -> Iterator[Task]:
     """The source's chunks as tasks carrying the conversion options."""
     chosen = tuple(stages)
     chunk: Chunk
     for chunk in source:
-        yield Task(chunk.origin, chunk.units, dataset, keep_original, chosen, max_record_bytes)
+        yield Task(
+            chunk.origin,
+            chunk.units,
+            dataset,
+            keep_original,
+            chosen,
+            max_record_bytes,
+            assume_timezone,
+        )
 
 
 def _ignore_sigint() -> None:
@@ -352,6 +368,7 @@ def convert(
     workers: int = 1,
     on_chunk: Callable[[Tally], object] | None = None,
     max_record_bytes: int = MAX_RECORD_BYTES,
+    assume_timezone: str | None = None,
 ) -> Tally:
     """Convert what ``source`` yields, in order, delivering as each chunk completes.
 
@@ -369,6 +386,7 @@ def convert(
         keep_original=keep_original,
         stages=stages,
         max_record_bytes=max_record_bytes,
+        assume_timezone=assume_timezone,
     )
     # closing(): when a write fails or Ctrl-C lands, shut the worker pool down now,
     # not whenever the abandoned generator happens to be collected.

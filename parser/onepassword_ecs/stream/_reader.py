@@ -31,7 +31,8 @@ from typing import IO, Any
 
 import orjson
 
-from .._errors import OnePasswordEcsError
+from .._errors import NormalizationError, OnePasswordEcsError
+from ..mapping import decode_json
 from ._bounded import (
     HEAD_BYTES,
     MAX_RECORD_BYTES,
@@ -358,8 +359,10 @@ def expand_unit(
     too_big = len(stripped) > max_record_bytes
     if first == b"[" or (first == b"{" and b'"items"' in stripped):
         try:
-            value = orjson.loads(stripped)
-        except orjson.JSONDecodeError:
+            # decode_json, not orjson.loads: a record of the page that repeats a key or
+            # holds a big integer must reach normalize as such (issue 9, items 7 and 8).
+            value = decode_json(stripped)
+        except NormalizationError:
             value = None
         if isinstance(value, dict):
             # A page has "items" and at most the envelope keys; a record that merely
