@@ -6,7 +6,8 @@ One root, so that a caller can catch everything this library raises on purpose::
     ├── NormalizationError (also a ValueError)   a record that cannot become a document
     ├── MappingTableError                         a mapping table in mappings/ is malformed
     ├── InputError                                an input cannot be read at all (stream)
-    └── StoreError                                the event store cannot be opened or written
+    ├── StoreError                                the event store cannot be opened or written
+    └── DetectionError                            a rule, context file or export target is unusable
 
 ``NormalizationError`` carries a short, stable ``reason`` code (for error streams,
 metrics and tests) and the JSON ``path`` of the offending field when there is one,
@@ -15,7 +16,13 @@ so a person can find the problem in the raw record without reading our code.
 
 from __future__ import annotations
 
-__all__ = ["MappingTableError", "NormalizationError", "OnePasswordEcsError", "StoreError"]
+__all__ = [
+    "DetectionError",
+    "MappingTableError",
+    "NormalizationError",
+    "OnePasswordEcsError",
+    "StoreError",
+]
 
 
 class OnePasswordEcsError(Exception):
@@ -55,4 +62,13 @@ class StoreError(OnePasswordEcsError):
 
     Not a store, written by a newer program, missing when opened read-only, or opened
     read-only and written to. The message names the file and says what to do.
+    """
+
+
+class DetectionError(OnePasswordEcsError):
+    """The detections cannot run as asked.
+
+    A rule file that is not valid Sigma (or names a rule twice), a context file with an
+    unknown key or a malformed value, an unknown export target. The message names the
+    file and the entry; the CLI reports it as a usage error.
     """
