@@ -16,23 +16,29 @@ from __future__ import annotations
 
 from ._alerts import SEVERITY, alert_key
 from ._context import LIST_KEYS, Context, WorkingHours, load_context, parse_duration
+from ._export import TARGET_GROUPS, TARGETS, Conversion, export_rule, resolve_targets
 from ._ruleset import Rule, builtin_rules_dir, load_rules
 from ._run import AlertLedger, Outcome, detect, history_span_ns, read_documents
 
 __all__ = [
     "LIST_KEYS",
     "SEVERITY",
+    "TARGETS",
+    "TARGET_GROUPS",
     "AlertLedger",
     "Context",
+    "Conversion",
     "Outcome",
     "Rule",
     "WorkingHours",
     "alert_key",
     "builtin_rules_dir",
     "detect",
+    "export_rule",
     "history_span_ns",
     "load_context",
     "load_rules",
     "parse_duration",
     "read_documents",
+    "resolve_targets",
 ]

@@ -50,13 +50,12 @@ def _field_name(key: str) -> str:
 
 
 def _detection_fields(value: Any, found: set[str]) -> None:
+    """Fields of one detection item: a map of field conditions, or a list of maps."""
     if isinstance(value, dict):
         for key, item in value.items():
+            found.add(_field_name(key))
             if "|fieldref" in key and isinstance(item, str):
                 found.add(item)
-            found.add(_field_name(key))
-            if isinstance(item, dict | list):
-                _detection_fields(item, found)
     elif isinstance(value, list):
         for item in value:
             _detection_fields(item, found)
@@ -68,7 +67,9 @@ def rule_fields(rule: Rule) -> set[str]:
     for document in rule.documents:
         detection = document.get("detection")
         if isinstance(detection, dict):
-            _detection_fields({k: v for k, v in detection.items() if k != "condition"}, found)
+            for key, item in detection.items():
+                if key != "condition":
+                    _detection_fields(item, found)
         correlation = document.get("correlation")
         if isinstance(correlation, dict):
             found.update(correlation.get("group-by") or ())
