@@ -15,7 +15,14 @@
 from __future__ import annotations
 
 from ._alerts import SEVERITY, alert_key
-from ._context import LIST_KEYS, Context, WorkingHours, load_context, parse_duration
+from ._context import (
+    LIST_KEYS,
+    Context,
+    WorkingHours,
+    context_from_mapping,
+    load_context,
+    parse_duration,
+)
 from ._export import TARGET_GROUPS, TARGETS, Conversion, export_rule, resolve_targets
 from ._ruleset import Rule, builtin_rules_dir, load_rules
 from ._run import AlertLedger, Outcome, detect, history_span_ns, read_documents
@@ -33,6 +40,7 @@ __all__ = [
     "WorkingHours",
     "alert_key",
     "builtin_rules_dir",
+    "context_from_mapping",
     "detect",
     "export_rule",
     "history_span_ns",

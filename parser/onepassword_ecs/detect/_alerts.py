@@ -92,6 +92,18 @@ def _threat(tags: tuple[str, ...]) -> dict[str, Any] | None:
     return threat
 
 
+def _nested(flat: dict[str, str]) -> dict[str, Any]:
+    """``{"user.id": x}`` as ``{"user": {"id": x}}``: ECS documents carry no dotted keys."""
+    nested: dict[str, Any] = {}
+    for dotted, value in flat.items():
+        *parents, leaf = dotted.split(".")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return nested
+
+
 def _iso(ns: int) -> str:
     seconds, rest = divmod(ns, 1_000_000_000)
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{rest:09d}Z"
@@ -159,7 +171,7 @@ def alert_document(match: Match, documents: list[dict[str, Any]]) -> dict[str, A
             "alert": {
                 "severity": rule.level,
                 "kind": rule.kind,
-                "group": dict(match.group),
+                "group": _nested(match.group),
                 "event_ids": match.event_ids[:_MAX_LISTED],
                 "event_count": count,
             }

@@ -23,7 +23,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .._errors import DetectionError
 
-__all__ = ["LIST_KEYS", "Context", "WorkingHours", "load_context", "parse_duration"]
+__all__ = [
+    "LIST_KEYS",
+    "Context",
+    "WorkingHours",
+    "context_from_mapping",
+    "load_context",
+    "parse_duration",
+]
 
 OFFICIAL_CLIENT_APPS: tuple[str, ...] = (
     "1Password CLI",
@@ -167,6 +174,11 @@ def load_context(path: str | Path | None) -> Context:
         raise DetectionError(f"{source}: cannot read the context file ({exc.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise DetectionError(f"{source}: not valid TOML ({exc})") from None
+    return context_from_mapping(data, source)
+
+
+def context_from_mapping(data: Mapping[str, Any], source: str = "(context)") -> Context:
+    """A context from already-parsed TOML (or JSON) data, checked as a file would be."""
     known = set(LIST_KEYS) | {"working_hours", "silence_hours", "thresholds"}
     unknown = sorted(set(data) - known)
     if unknown:
