@@ -191,6 +191,9 @@ def alert_document(match: Match, documents: list[dict[str, Any]]) -> dict[str, A
         users = [v for v in alert["user"].values()]
     ips: list[str] = []
     ip = match.group.get("source.ip")
+    if not ip and len(documents) == 1:  # one event: its address (an audit session's too)
+        address = field_value(documents[0], "source.ip")
+        ip = address if isinstance(address, str) else None
     if ip:
         alert["source"] = {"ip": ip}
         ips = [ip]
