@@ -27,9 +27,10 @@ ALLOWED: dict[str, set[str]] = {
     "golden": {"mapping", "ecs"},
     "stream": {"mapping", "ecs"},
     "sinks": {"mapping", "ecs", "stream"},
-    "cli": {"mapping", "ecs", "golden", "stream", "sinks"},
+    "detect": {"mapping", "ecs", "stream", "sinks"},
+    "cli": {"mapping", "ecs", "golden", "stream", "sinks", "detect"},
 }
-TOP_LEVEL_ALLOWED = {"_errors", "mappings"}
+TOP_LEVEL_ALLOWED = {"_errors", "mappings", "rules"}
 
 
 def _rooms() -> list[str]:

@@ -22,7 +22,9 @@ from onepassword_ecs.stream import Batch
 RULES_DIR = builtin_rules_dir()
 
 
-def _cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "onepassword_ecs", *args],
         capture_output=True,
@@ -117,13 +119,17 @@ def test_usage_errors_exit_2(
     (tmp_path / "ctx.toml").write_text('admnis = ["alice@acme.example"]\n', encoding="utf-8")
     (tmp_path / "x.ndjson").write_text("", encoding="utf-8")
     (tmp_path / "missing.db").mkdir()
-    result = _main(*[str(tmp_path / a) if a.endswith((".ndjson", ".toml", ".db")) else a for a in args])
+    result = _main(
+        *[str(tmp_path / a) if a.endswith((".ndjson", ".toml", ".db")) else a for a in args]
+    )
     assert result.returncode == 2
     assert message in result.stderr + capsys.readouterr().err  # argparse writes to sys.stderr
 
 
 def _store_with(path: Path, records: list[dict[str, Any]]) -> None:
-    lines = b"".join(orjson.dumps(normalize(r), option=orjson.OPT_SORT_KEYS) + b"\n" for r in records)
+    lines = b"".join(
+        orjson.dumps(normalize(r), option=orjson.OPT_SORT_KEYS) + b"\n" for r in records
+    )
     with EventStore.open(path) as store:
         store.write(Batch(lines, len(records)))
         store.flush()
@@ -189,7 +195,9 @@ def test_export_to_stdout_lists_unsupported() -> None:
     assert result.returncode == 0, result.stderr
     lines = {line["rule"]: line for line in map(json.loads, result.stdout.splitlines())}
     assert len(lines) == 33
-    assert lines["mfa_disabled_account"]["query"].startswith('event.dataset="1password.audit_events"')
+    assert lines["mfa_disabled_account"]["query"].startswith(
+        'event.dataset="1password.audit_events"'
+    )
     assert "fixed" not in lines["brute_force_user"]["unsupported"]
     assert "sliding-window" in lines["brute_force_user"]["unsupported"]
     assert "history" in lines["signin_new_country"]["unsupported"]
@@ -228,7 +236,10 @@ def test_offline_no_network_attempted(tmp_path: Path) -> None:
     del probe
     check = subprocess.run(
         [sys.executable, "-c", "import socket; socket.create_connection(('127.0.0.1', 9))"],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert check.returncode != 0 and report.exists()
     report.unlink()

@@ -50,7 +50,10 @@ def _run(name: str, case: dict[str, Any]) -> list[dict[str, Any]]:
 def test_rule_case(name: str, case: dict[str, Any]) -> None:
     alerts = _run(name, case)
     got = sorted(
-        (json.dumps(_flat(a["onepassword"]["alert"]["group"]), sort_keys=True), a["onepassword"]["alert"]["event_ids"])
+        (
+            json.dumps(_flat(a["onepassword"]["alert"]["group"]), sort_keys=True),
+            a["onepassword"]["alert"]["event_ids"],
+        )
         for a in alerts
     )
     expected = sorted((json.dumps(e["group"], sort_keys=True), e["events"]) for e in case["expect"])

@@ -44,7 +44,9 @@ def _moment(value: str) -> int:
 
 def add_rule_options(parser: argparse.ArgumentParser) -> None:
     """``--context`` and ``--rules``, shared by ``detect`` and ``rules``."""
-    parser.add_argument("--context", metavar="FILE", help="context file (TOML): admins, lists, thresholds")
+    parser.add_argument(
+        "--context", metavar="FILE", help="context file (TOML): admins, lists, thresholds"
+    )
     parser.add_argument(
         "--rules",
         metavar="DIR",
@@ -62,22 +64,41 @@ def register(commands: Any) -> None:
         "normalized first) or over the event store, and write one alert per line. "
         "Exit status 0 when no new alert, 3 when alerts were written, 2 on a usage error.",
     )
-    detect.add_argument("inputs", nargs="*", metavar="INPUT", help="NDJSON files (default: standard input)")
-    detect.add_argument("--store", metavar="PATH", help="read events from the event store and remember alerts there")
-    detect.add_argument("--since", type=_moment, metavar="T", help="evaluate events from T on (time or span)")
-    detect.add_argument("--until", type=_moment, metavar="T", help="evaluate events before T (time or span)")
-    detect.add_argument("-o", "--output", metavar="FILE", help="alert file (default: standard output)")
+    detect.add_argument(
+        "inputs", nargs="*", metavar="INPUT", help="NDJSON files (default: standard input)"
+    )
+    detect.add_argument(
+        "--store", metavar="PATH", help="read events from the event store and remember alerts there"
+    )
+    detect.add_argument(
+        "--since", type=_moment, metavar="T", help="evaluate events from T on (time or span)"
+    )
+    detect.add_argument(
+        "--until", type=_moment, metavar="T", help="evaluate events before T (time or span)"
+    )
+    detect.add_argument(
+        "-o", "--output", metavar="FILE", help="alert file (default: standard output)"
+    )
     add_rule_options(detect)
     detect.set_defaults(handler=run)
 
 
-def _store_documents(store: Any, since: int | None, until: int | None, span: int) -> Iterator[bytes]:
+def _store_documents(
+    store: Any, since: int | None, until: int | None, span: int
+) -> Iterator[bytes]:
     start = None if since is None else since - span
     yield from store.iter_encoded(since_ns=start, until_ns=until)
 
 
 def run(args: argparse.Namespace, streams: Streams) -> int:
-    from ..detect import AlertLedger, detect, history_span_ns, load_context, load_rules, read_documents
+    from ..detect import (
+        AlertLedger,
+        detect,
+        history_span_ns,
+        load_context,
+        load_rules,
+        read_documents,
+    )
     from ..sinks import EventStore
     from ..stream import InputError, atomic_output
 
@@ -94,20 +115,29 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
             store = EventStore.open(args.store)
             until = args.until if args.until is not None else time.time_ns()
             outcome, new = detect(
-                rules, context, _store_documents(store, args.since, args.until, span),
-                since_ns=args.since, until_ns=until, seen=AlertLedger(store).seen,
+                rules,
+                context,
+                _store_documents(store, args.since, args.until, span),
+                since_ns=args.since,
+                until_ns=until,
+                seen=AlertLedger(store).seen,
             )
         else:
             from collections import Counter
 
             rejected: Counter[str] = Counter()
             documents = (
-                d for d in read_documents(args.inputs or ["-"], rejected, streams.stdin)
+                d
+                for d in read_documents(args.inputs or ["-"], rejected, streams.stdin)
                 if args.until is None or _before(d, args.until)
             )
-            outcome, new = detect(rules, context, documents, since_ns=args.since, until_ns=args.until)
+            outcome, new = detect(
+                rules, context, documents, since_ns=args.since, until_ns=args.until
+            )
             outcome.rejected = rejected
-        lines = b"".join(orjson.dumps(alert, option=orjson.OPT_SORT_KEYS) + b"\n" for alert in outcome.alerts)
+        lines = b"".join(
+            orjson.dumps(alert, option=orjson.OPT_SORT_KEYS) + b"\n" for alert in outcome.alerts
+        )
         if args.output:
             with atomic_output(args.output) as handle:
                 handle.write(lines)
@@ -148,10 +178,14 @@ def _summary(streams: Streams, outcome: Any) -> None:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(outcome.rejected.items()))
         streams.say(f"  records rejected (not normalized): {reasons}")
     if outcome.waiting:
-        waiting = ", ".join(f"{name} (needs {', '.join(lists)})" for name, lists in sorted(outcome.waiting.items()))
+        waiting = ", ".join(
+            f"{name} (needs {', '.join(lists)})" for name, lists in sorted(outcome.waiting.items())
+        )
         streams.say(f"  rules not run, their context list is empty: {waiting}")
     by_rule: dict[str, int] = {}
     for alert in outcome.alerts:
         by_rule[alert["rule"]["id"]] = by_rule.get(alert["rule"]["id"], 0) + 1
     if by_rule:
-        streams.say("  alerts by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(by_rule.items())))
+        streams.say(
+            "  alerts by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(by_rule.items()))
+        )

@@ -73,7 +73,9 @@ def run_list(args: argparse.Namespace, streams: Streams) -> int:
         marks = ["yes" if export_rule(rule, t, context).text else "-" for t in TARGETS]
         rows.append([rule.name, rule.kind, rule.level, state, *marks])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    text = "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+    text = "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
     running = sum(1 for rule in rules if not rule.waits_for(context))
     text += f"\n\n{len(rules)} rules, {running} run with this context"
     streams.stdout.write(text.encode() + b"\n")
@@ -94,7 +96,7 @@ def run_export(args: argparse.Namespace, streams: Streams) -> int:
         conversions = [export_rule(rule, target, context) for rule in rules]
         if args.output is None:
             for c in conversions:
-                line = {"rule": c.rule, "target": c.target}
+                line: dict[str, str | None] = {"rule": c.rule, "target": c.target}
                 line |= {"query": c.text} if c.text is not None else {"unsupported": c.unsupported}
                 streams.stdout.write(orjson.dumps(line) + b"\n")
             continue
@@ -109,7 +111,9 @@ def run_export(args: argparse.Namespace, streams: Streams) -> int:
                 )
             else:
                 for c in supported:
-                    (folder / f"{c.rule}.{spec.extension}").write_text(f"{c.text}\n", encoding="utf-8")
+                    (folder / f"{c.rule}.{spec.extension}").write_text(
+                        f"{c.text}\n", encoding="utf-8"
+                    )
             (folder / "unsupported.txt").write_text(
                 "".join(f"{c.rule}: {c.unsupported}\n" for c in conversions if c.text is None),
                 encoding="utf-8",

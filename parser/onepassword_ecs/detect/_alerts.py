@@ -47,7 +47,9 @@ def _attack() -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, list[str
     tactics: dict[str, tuple[str, str]] = {}
     techniques: dict[str, tuple[str, list[str]]] = {}
     for item in bundle["objects"]:
-        refs = [r for r in item.get("external_references", []) if r.get("source_name") == "mitre-attack"]
+        refs = [
+            r for r in item.get("external_references", []) if r.get("source_name") == "mitre-attack"
+        ]
         if not refs:
             continue
         external = refs[0]["external_id"]
@@ -71,7 +73,9 @@ def _threat(tags: tuple[str, ...]) -> dict[str, Any] | None:
         threat["tactic"] = {
             "id": [tactics[n][0] for n in tactic_names],
             "name": [tactics[n][1] for n in tactic_names],
-            "reference": [f"https://attack.mitre.org/tactics/{tactics[n][0]}/" for n in tactic_names],
+            "reference": [
+                f"https://attack.mitre.org/tactics/{tactics[n][0]}/" for n in tactic_names
+            ],
         }
     parents = sorted({t.split(".")[0] for t in technique_ids})
     subs = [t for t in technique_ids if "." in t]

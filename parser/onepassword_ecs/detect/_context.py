@@ -149,7 +149,7 @@ def _thresholds(source: str, value: Any) -> dict[str, dict[str, Any]]:
     for rule, settings in value.items():
         where = f"thresholds.{rule}"
         if not isinstance(settings, dict) or set(settings) - {"count", "window"}:
-            raise _fail(source, where, "expected { count = N, window = \"60m\" }")
+            raise _fail(source, where, 'expected { count = N, window = "60m" }')
         count = settings.get("count")
         if count is not None and (not isinstance(count, int) or count < 1):
             raise _fail(source, f"{where}.count", "expected a whole number ≥ 1")
@@ -182,9 +182,13 @@ def context_from_mapping(data: Mapping[str, Any], source: str = "(context)") -> 
     known = set(LIST_KEYS) | {"working_hours", "silence_hours", "thresholds"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise _fail(source, ", ".join(unknown), f"unknown key; known keys: {', '.join(sorted(known))}")
-    lists = {key: _string_list(source, key, data[key]) if key in data else default
-             for key, default in LIST_KEYS.items()}
+        raise _fail(
+            source, ", ".join(unknown), f"unknown key; known keys: {', '.join(sorted(known))}"
+        )
+    lists = {
+        key: _string_list(source, key, data[key]) if key in data else default
+        for key, default in LIST_KEYS.items()
+    }
     silence = data.get("silence_hours", 24)
     if isinstance(silence, bool) or not isinstance(silence, int | float) or silence <= 0:
         raise _fail(source, "silence_hours", "expected a positive number of hours")

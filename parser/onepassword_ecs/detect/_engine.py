@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sigma.backends.sqlite import sqliteBackend
+from sigma.backends.sqlite import sqliteBackend  # type: ignore[attr-defined]
 from sigma.backends.sqlite.runtime import execute_plan
 from sigma.exceptions import SigmaError
 
@@ -82,8 +82,8 @@ def rule_fields(rule: Rule) -> set[str]:
     return found
 
 
-def _backend(context: Context) -> sqliteBackend:
-    return sqliteBackend(
+def _backend(context: Context) -> Any:
+    return sqliteBackend(  # type: ignore[no-untyped-call]
         processing_pipeline=context_pipeline(context),
         table=EventTable.table,
         timestamp_field="ts",
@@ -126,7 +126,7 @@ def _single(rule: Rule, context: Context, table: EventTable, sql: str) -> Iterat
     prefix = f"SELECT * FROM {table.table} WHERE "
     if not sql.startswith(prefix):
         raise DetectionError(f"{rule.path}: unexpected query shape from the SQLite backend")
-    query = f"SELECT seq, ts FROM {table.table} WHERE {sql[len(prefix):]} ORDER BY ts_ns, seq"
+    query = f"SELECT seq, ts FROM {table.table} WHERE {sql[len(prefix) :]} ORDER BY ts_ns, seq"
     seqs = [
         seq
         for seq, ts in table.connection.execute(query)
@@ -157,7 +157,9 @@ def _restore_case(
 
 
 def _correlated(rule: Rule, table: EventTable, plan: dict[str, Any]) -> Iterator[Match]:
-    rows, _diagnostics = execute_plan(table.connection, plan, include_events=False)
+    rows, _diagnostics = execute_plan(  # type: ignore[no-untyped-call]
+        table.connection, plan, include_events=False
+    )
     merged: dict[str, list[tuple[dict[str, Any], set[str]]]] = {}
     for row in sorted(rows, key=lambda r: (r["window_start"], r["occurrence_time"])):
         ids = {identity.split(":", 1)[1] for identity in row["event_ids"]}
@@ -174,7 +176,9 @@ def _correlated(rule: Rule, table: EventTable, plan: dict[str, Any]) -> Iterator
             ordered = sorted(
                 documents, key=lambda i: (str(field_value(documents[i], "@timestamp")), i)
             )
-            yield Match(rule, _restore_case(group, sources, [documents[i] for i in ordered]), ordered)
+            yield Match(
+                rule, _restore_case(group, sources, [documents[i] for i in ordered]), ordered
+            )
 
 
 def run_sigma_rule(rule: Rule, context: Context, table: EventTable) -> Iterator[Match]:

@@ -30,7 +30,7 @@ from ._context import Context
 from ._ruleset import Rule, builtin_rules_dir
 from ._sigma import collection, context_pipeline, go_offline
 
-__all__ = ["TARGET_GROUPS", "TARGETS", "Conversion", "export_rule", "resolve_targets"]
+__all__ = ["TARGETS", "TARGET_GROUPS", "Conversion", "export_rule", "resolve_targets"]
 
 SENTINEL_TABLE = "OnePasswordEcs_CL"
 INDEX_PATTERN = "logs-1password*"
@@ -51,43 +51,43 @@ class Target:
 
 
 def _lucene(**options: Any) -> Any:
-    from sigma.backends.elasticsearch import LuceneBackend
+    from sigma.backends.elasticsearch import LuceneBackend  # type: ignore[attr-defined]
 
     return LuceneBackend(**options)
 
 
 def _eql(**options: Any) -> Any:
-    from sigma.backends.elasticsearch import EqlBackend
+    from sigma.backends.elasticsearch import EqlBackend  # type: ignore[attr-defined]
 
     return EqlBackend(**options)
 
 
 def _esql(**options: Any) -> Any:
-    from sigma.backends.elasticsearch import ESQLBackend
+    from sigma.backends.elasticsearch import ESQLBackend  # type: ignore[attr-defined]
 
     return ESQLBackend(**options)
 
 
 def _opensearch(**options: Any) -> Any:
-    from sigma.backends.opensearch import OpensearchLuceneBackend
+    from sigma.backends.opensearch import OpensearchLuceneBackend  # type: ignore[attr-defined]
 
     return OpensearchLuceneBackend(**options)
 
 
 def _splunk(**options: Any) -> Any:
-    from sigma.backends.splunk import SplunkBackend
+    from sigma.backends.splunk import SplunkBackend  # type: ignore[attr-defined]
 
     return SplunkBackend(**options)
 
 
 def _kusto(**options: Any) -> Any:
-    from sigma.backends.kusto import KustoBackend
+    from sigma.backends.kusto import KustoBackend  # type: ignore[attr-defined]
 
     return KustoBackend(**options)
 
 
 def _panther(**options: Any) -> Any:
-    from sigma.backends.panther import PantherBackend
+    from sigma.backends.panther import PantherBackend  # type: ignore[attr-defined]
 
     return PantherBackend(**options)
 
@@ -192,7 +192,9 @@ def export_rule(rule: Rule, target_name: str, context: Context) -> Conversion:
         return Conversion(rule.name, target.name, None, reason)
     go_offline()
     try:
-        backend = target.backend(processing_pipeline=_pipeline(target, context), **dict(target.options))
+        backend = target.backend(
+            processing_pipeline=_pipeline(target, context), **dict(target.options)
+        )
         output = backend.convert(collection(rule, context), target.output_format)
     except (SigmaError, NotImplementedError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from .._errors import DetectionError
 from ._context import Context, parse_duration
@@ -36,9 +36,10 @@ _EARTH_RADIUS_KM = 6371.0088
 
 def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(
-        (lon2 - lon1) / 2
-    ) ** 2
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * _EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
@@ -49,6 +50,12 @@ def _location(document: dict[str, Any]) -> tuple[float, float] | None:
         if isinstance(lat, int | float) and isinstance(lon, int | float):
             return float(lat), float(lon)
     return None
+
+
+class _Check(Protocol):
+    def feed(self, event_id: str, document: dict[str, Any], ts: int) -> Iterator[Match]: ...
+
+    def finish(self, until_ns: int | None) -> Iterator[Match]: ...
 
 
 class _NewValue:
@@ -76,14 +83,14 @@ class _NewValue:
         value = field_value(document, self.value)
         if not all(isinstance(k, str) for k in key) or not isinstance(value, str):
             return
-        values = self.seen.setdefault(key, {})  # type: ignore[arg-type]
+        values = self.seen.setdefault(key, {})
         last = values.get(value)
         values[value] = ts
         if ts < self.start + self.learning:
             return
         if last is None or ts - last > self.lookback:
             group = dict(zip(self.keys, key, strict=True)) | {self.value: value}
-            yield Match(self.rule, group, [event_id])  # type: ignore[arg-type]
+            yield Match(self.rule, group, [event_id])
         if len(values) > 64:  # forget what is past the lookback
             for old in [v for v, t in values.items() if ts - t > self.lookback]:
                 del values[old]
@@ -115,8 +122,10 @@ class _Travel:
             return
         speed = math.inf if hours <= 0 else distance / hours
         if speed > self.max_speed:
-            extra = {"distance_km": round(distance, 1),
-                     "speed_kmh": None if math.isinf(speed) else round(speed, 1)}
+            extra = {
+                "distance_km": round(distance, 1),
+                "speed_kmh": None if math.isinf(speed) else round(speed, 1),
+            }
             yield Match(self.rule, {"user.id": user}, [first_id, event_id], extra)
 
     def finish(self, until_ns: int | None) -> Iterator[Match]:
@@ -130,8 +139,12 @@ class _Silence:
         self.last: dict[str, tuple[int, str]] = {}
 
     def _match(self, dataset: str, ids: list[str], start: int, end: int) -> Match:
-        return Match(self.rule, {"event.dataset": dataset}, ids,
-                     {"silent_from_ns": start, "silent_until_ns": end})
+        return Match(
+            self.rule,
+            {"event.dataset": dataset},
+            ids,
+            {"silent_from_ns": start, "silent_until_ns": end},
+        )
 
     def feed(self, event_id: str, document: dict[str, Any], ts: int) -> Iterator[Match]:
         dataset = field_value(document, "event.dataset")
@@ -150,7 +163,11 @@ class _Silence:
                 yield self._match(dataset, [event_id], ts, until_ns)
 
 
-_CHECKS = {"new_value": _NewValue, "travel": _Travel, "silence": _Silence}
+_CHECKS: dict[str, type[_NewValue] | type[_Travel] | type[_Silence]] = {
+    "new_value": _NewValue,
+    "travel": _Travel,
+    "silence": _Silence,
+}
 
 
 def run_history_rules(
@@ -160,7 +177,7 @@ def run_history_rules(
     until_ns: int | None,
 ) -> Iterator[Match]:
     """Evaluate the history rules over ``(event id, document, ts_ns)`` in time order."""
-    checks = []
+    checks: list[_Check] = []
     for rule in rules:
         check = _CHECKS.get(str(rule.params.get("check")))
         if check is None:

@@ -83,7 +83,9 @@ class Rule:
     def _apply_thresholds(self, documents: list[dict[str, Any]], context: Context) -> None:
         count = context.threshold(self.name, "count")
         window = context.threshold(self.name, "window")
-        correlations = [d["correlation"] for d in documents if isinstance(d.get("correlation"), dict)]
+        correlations = [
+            d["correlation"] for d in documents if isinstance(d.get("correlation"), dict)
+        ]
         if window is not None:
             for correlation in correlations:
                 correlation["timespan"] = window

@@ -65,16 +65,19 @@ class AlertLedger:
     def record(self, entries: Sequence[tuple[AlertKey, dict[str, Any]]]) -> None:
         """Store the new alerts in one transaction (all or none)."""
         rows = [
-            (*key, timestamp_ns(document["@timestamp"]),
-             orjson.dumps(document, option=orjson.OPT_SORT_KEYS))
+            (
+                *key,
+                timestamp_ns(document["@timestamp"]),
+                orjson.dumps(document, option=orjson.OPT_SORT_KEYS),
+            )
             for key, document in entries
         ]
         connection = self._connection
         connection.execute("BEGIN IMMEDIATE")
         try:
             connection.executemany(
-                "INSERT OR IGNORE INTO alerts (rule_id, group_key, first_event_id, ts_ns, document) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO alerts "
+                "(rule_id, group_key, first_event_id, ts_ns, document) VALUES (?, ?, ?, ?, ?)",
                 rows,
             )
             connection.execute("COMMIT")
@@ -84,7 +87,9 @@ class AlertLedger:
 
 
 def _is_document(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("event"), dict) and "@timestamp" in value
+    return (
+        isinstance(value, dict) and isinstance(value.get("event"), dict) and "@timestamp" in value
+    )
 
 
 def read_documents(
@@ -128,7 +133,9 @@ def history_span_ns(rules: Iterable[Rule], context: Context) -> int:
     return longest * _NS
 
 
-def _matches(rules: list[Rule], context: Context, table: EventTable, until_ns: int | None) -> Iterator[Match]:
+def _matches(
+    rules: list[Rule], context: Context, table: EventTable, until_ns: int | None
+) -> Iterator[Match]:
     for rule in rules:
         if rule.kind != "history":
             yield from run_sigma_rule(rule, context, table)

@@ -61,12 +61,18 @@ class EventTable:
 
     def __init__(self, fields: Iterable[str], directory: str | None = None) -> None:
         self.fields = sorted(set(fields) - set(_FIXED))
-        handle, name = tempfile.mkstemp(prefix="onepassword-ecs-detect-", suffix=".db", dir=directory)
+        handle, name = tempfile.mkstemp(
+            prefix="onepassword-ecs-detect-", suffix=".db", dir=directory
+        )
         os.close(handle)
         self.path = Path(name)
         self.connection = sqlite3.connect(self.path, isolation_level=None)
-        for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE",
-                       "cache_size = -32000"):
+        for pragma in (
+            "journal_mode = OFF",
+            "synchronous = OFF",
+            "temp_store = FILE",
+            "cache_size = -32000",
+        ):
             self.connection.execute(f"PRAGMA {pragma}")
         columns = "".join(f", {_quote(f)} TEXT COLLATE NOCASE" for f in self.fields)
         self.connection.execute(
@@ -110,7 +116,9 @@ class EventTable:
     def finish(self) -> None:
         """Flush and index: call once, after the last :meth:`add`, before queries."""
         self.flush()
-        self.connection.execute(f"CREATE INDEX IF NOT EXISTS logs_time ON {self.table} (ts_ns, seq)")
+        self.connection.execute(
+            f"CREATE INDEX IF NOT EXISTS logs_time ON {self.table} (ts_ns, seq)"
+        )
         self.connection.execute(f"ANALYZE {self.table}")
 
     def documents(self, seqs: Iterable[int] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -139,7 +147,8 @@ class EventTable:
             chunk = ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
             rows = self.connection.execute(
-                f'SELECT "event.id", document FROM {self.table} WHERE "event.id" IN ({marks})', chunk
+                f'SELECT "event.id", document FROM {self.table} WHERE "event.id" IN ({marks})',
+                chunk,
             )
             found.update((event_id, orjson.loads(doc)) for event_id, doc in rows)
         return found
