@@ -9,7 +9,8 @@ events.
 - ``new_value``: an event whose value (a country, an address) was not seen for the same
   key within ``lookback``. Silent during ``learning`` from the first event of the data,
   when everything is new.
-- ``travel``: two consecutive located events of one user further apart than
+- ``travel``: two consecutive located events of one user (failed attempts left out:
+  they may be anyone's) further apart than
   ``min_distance_km`` (100 by default, to ignore geolocation jitter) at a speed above
   ``max_speed_kmh``.
 - ``silence``: a stream (dataset) with a gap longer than ``silence_hours`` between two
@@ -111,6 +112,8 @@ class _Travel:
         place = _location(document)
         if not isinstance(user, str) or place is None:
             return
+        if field_value(document, "event.outcome") == "failure":
+            return  # someone else's attempt (a firewall block, a wrong password) is no trip
         previous = self.last.get(user)
         self.last[user] = (ts, place, event_id)
         if previous is None:
