@@ -17,6 +17,7 @@ restored from the evidence documents.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -156,9 +157,31 @@ def _restore_case(
     return restored
 
 
+_RAW_STAGE = re.compile(r"sigma_[0-9a-f]+_raw\d+")
+_FLAG = re.compile(r" AS (b\d+)")
+
+
+def _prefiltered(plan: dict[str, Any]) -> dict[str, Any]:
+    """The plan with its raw stages keeping only rows some referenced rule matches.
+
+    The backend's first stage copies every row of the table (with a JSON payload) and
+    flags which base rules match it; later stages only read flagged rows. Our rules'
+    correlation conditions are all positive (no "and not" between rules), so dropping
+    unflagged rows there changes no result and spares building a payload per event.
+    """
+    stages = []
+    for stage in plan["prepare"]:
+        flags = _FLAG.findall(stage["select"])
+        if _RAW_STAGE.fullmatch(stage["name"]) and flags:
+            condition = " OR ".join(flags)
+            stage = dict(stage, select=f"SELECT * FROM ({stage['select']}) WHERE {condition}")
+        stages.append(stage)
+    return dict(plan, prepare=stages)
+
+
 def _correlated(rule: Rule, table: EventTable, plan: dict[str, Any]) -> Iterator[Match]:
     rows, _diagnostics = execute_plan(  # type: ignore[no-untyped-call]
-        table.connection, plan, include_events=False
+        table.connection, _prefiltered(plan), include_events=False
     )
     merged: dict[str, list[tuple[dict[str, Any], set[str]]]] = {}
     for row in sorted(rows, key=lambda r: (r["window_start"], r["occurrence_time"])):

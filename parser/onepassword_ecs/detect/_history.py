@@ -20,16 +20,15 @@ events.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from .._errors import DetectionError
 from ._context import Context, parse_duration
 from ._engine import Match
 from ._ruleset import Rule
-from ._table import field_value
 
-__all__ = ["run_history_rules"]
+__all__ = ["history_checks", "run_history_rules"]
 
 _NS = 1_000_000_000
 _EARTH_RADIUS_KM = 6371.0088
@@ -44,16 +43,26 @@ def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 2 * _EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
-def _location(document: dict[str, Any]) -> tuple[float, float] | None:
-    for prefix in ("source", "client"):
-        lat = field_value(document, f"{prefix}.geo.location.lat")
-        lon = field_value(document, f"{prefix}.geo.location.lon")
-        if isinstance(lat, int | float) and isinstance(lon, int | float):
-            return float(lat), float(lon)
+_LOCATION_FIELDS = (
+    ("source.geo.location.lat", "source.geo.location.lon"),
+    ("client.geo.location.lat", "client.geo.location.lon"),
+)
+
+
+def _location(row: dict[str, Any]) -> tuple[float, float] | None:
+    for lat_field, lon_field in _LOCATION_FIELDS:
+        lat, lon = row.get(lat_field), row.get(lon_field)
+        if lat is not None and lon is not None:
+            try:
+                return float(lat), float(lon)
+            except ValueError:
+                continue
     return None
 
 
 class _Check(Protocol):
+    fields: tuple[str, ...]
+
     def feed(self, event_id: str, document: dict[str, Any], ts: int) -> Iterator[Match]: ...
 
     def finish(self, until_ns: int | None) -> Iterator[Match]: ...
@@ -70,20 +79,22 @@ class _NewValue:
         window = context.threshold(rule.name, "window") or params.get("lookback", "30d")
         self.lookback = parse_duration(window) * _NS
         self.learning = parse_duration(params.get("learning", window)) * _NS
+        self.fields: tuple[str, ...] = ("event.dataset", "event.outcome", *self.keys, self.value)
         self.start: int | None = None
         self.seen: dict[tuple[str, ...], dict[str, int]] = {}
 
     def feed(self, event_id: str, document: dict[str, Any], ts: int) -> Iterator[Match]:
         if self.start is None:
             self.start = ts
-        if self.dataset and field_value(document, "event.dataset") != self.dataset:
+        if self.dataset and document.get("event.dataset") != self.dataset:
             return
-        if self.outcome and field_value(document, "event.outcome") != self.outcome:
+        if self.outcome and document.get("event.outcome") != self.outcome:
             return
-        key = tuple(field_value(document, k) for k in self.keys)
-        value = field_value(document, self.value)
-        if not all(isinstance(k, str) for k in key) or not isinstance(value, str):
+        parts = [document.get(k) for k in self.keys]
+        value = document.get(self.value)
+        if not all(isinstance(k, str) for k in parts) or not isinstance(value, str):
             return
+        key = tuple(str(k) for k in parts)
         values = self.seen.setdefault(key, {})
         last = values.get(value)
         values[value] = ts
@@ -105,14 +116,19 @@ class _Travel:
         self.rule = rule
         self.max_speed = float(rule.params.get("max_speed_kmh", 900))
         self.min_distance = float(rule.params.get("min_distance_km", 100))
+        self.fields: tuple[str, ...] = (
+            "user.id",
+            "event.outcome",
+            *(f for pair in _LOCATION_FIELDS for f in pair),
+        )
         self.last: dict[str, tuple[int, tuple[float, float], str]] = {}
 
     def feed(self, event_id: str, document: dict[str, Any], ts: int) -> Iterator[Match]:
-        user = field_value(document, "user.id")
+        user = document.get("user.id")
         place = _location(document)
         if not isinstance(user, str) or place is None:
             return
-        if field_value(document, "event.outcome") == "failure":
+        if document.get("event.outcome") == "failure":
             return  # someone else's attempt (a firewall block, a wrong password) is no trip
         previous = self.last.get(user)
         self.last[user] = (ts, place, event_id)
@@ -139,6 +155,7 @@ class _Silence:
     def __init__(self, rule: Rule, context: Context) -> None:
         self.rule = rule
         self.gap = int(context.silence_hours * 3600 * _NS)
+        self.fields: tuple[str, ...] = ("event.dataset",)
         self.last: dict[str, tuple[int, str]] = {}
 
     def _match(self, dataset: str, ids: list[str], start: int, end: int) -> Match:
@@ -150,7 +167,7 @@ class _Silence:
         )
 
     def feed(self, event_id: str, document: dict[str, Any], ts: int) -> Iterator[Match]:
-        dataset = field_value(document, "event.dataset")
+        dataset = document.get("event.dataset")
         if not isinstance(dataset, str):
             return
         previous = self.last.get(dataset)
@@ -166,30 +183,34 @@ class _Silence:
                 yield self._match(dataset, [event_id], ts, until_ns)
 
 
-_CHECKS: dict[str, type[_NewValue] | type[_Travel] | type[_Silence]] = {
+_CHECKS: dict[str, Callable[[Rule, Context], _Check]] = {
     "new_value": _NewValue,
     "travel": _Travel,
     "silence": _Silence,
 }
 
 
-def run_history_rules(
-    rules: list[Rule],
-    context: Context,
-    events: Iterable[tuple[str, dict[str, Any], int]],
-    until_ns: int | None,
-) -> Iterator[Match]:
-    """Evaluate the history rules over ``(event id, document, ts_ns)`` in time order."""
+def history_checks(rules: list[Rule], context: Context) -> list[_Check]:
+    """The evaluators of the history rules (their ``fields`` are the columns they read)."""
     checks: list[_Check] = []
     for rule in rules:
         check = _CHECKS.get(str(rule.params.get("check")))
         if check is None:
             raise DetectionError(f"{rule.path}: unknown history check {rule.params.get('check')!r}")
         checks.append(check(rule, context))
+    return checks
+
+
+def run_history_rules(
+    checks: list[_Check],
+    events: Iterable[tuple[str, int, dict[str, Any]]],
+    until_ns: int | None,
+) -> Iterator[Match]:
+    """Evaluate the checks over ``(event id, ts_ns, {field: value})`` in time order."""
     if not checks:
         return
-    for event_id, document, ts in events:
+    for event_id, ts, row in events:
         for evaluator in checks:
-            yield from evaluator.feed(event_id, document, ts)
+            yield from evaluator.feed(event_id, row, ts)
     for evaluator in checks:
         yield from evaluator.finish(until_ns)

@@ -29,7 +29,7 @@ from ..stream import FileSource, expand_unit
 from ._alerts import AlertKey, alert_document, alert_key
 from ._context import Context, parse_duration
 from ._engine import Match, rule_fields, run_sigma_rule
-from ._history import run_history_rules
+from ._history import history_checks, run_history_rules
 from ._ruleset import Rule
 from ._table import EventTable
 
@@ -139,8 +139,9 @@ def _matches(
     for rule in rules:
         if rule.kind != "history":
             yield from run_sigma_rule(rule, context, table)
-    history = [rule for rule in rules if rule.kind == "history"]
-    yield from run_history_rules(history, context, table.timeline(), until_ns)
+    checks = history_checks([rule for rule in rules if rule.kind == "history"], context)
+    fields = {f for check in checks for f in check.fields}
+    yield from run_history_rules(checks, table.timeline(fields), until_ns)
 
 
 def detect(
@@ -170,13 +171,12 @@ def detect(
     for rule in enabled:
         if rule.kind != "history":
             fields |= rule_fields(rule)
+    history = history_checks([rule for rule in enabled if rule.kind == "history"], context)
+    fields |= {f for check in history for f in check.fields}
     new: list[tuple[AlertKey, dict[str, Any]]] = []
     with EventTable(fields, work_dir) as table:
         for item in documents:
-            if isinstance(item, bytes):
-                table.add(orjson.loads(item), item)
-            else:
-                table.add(item)
+            table.add(item)
         table.finish()
         outcome.events, outcome.duplicates = table.added, table.duplicates
         emitted: set[AlertKey] = set()
