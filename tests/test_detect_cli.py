@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -252,3 +254,54 @@ def test_offline_no_network_attempted(tmp_path: Path) -> None:
     kibana = (tmp_path / "out" / "kibana" / "rules.ndjson").read_text(encoding="utf-8")
     first = json.loads(kibana.splitlines()[0])
     assert first["threat"][0]["framework"] == "MITRE ATT&CK"
+
+
+def _wait_for(path: Path, rule: str, deadline: float) -> list[dict[str, Any]]:
+    while time.monotonic() < deadline:
+        if path.exists():
+            alerts = _alerts(path.read_text(encoding="utf-8"))
+            if any(a["rule"]["id"] == rule for a in alerts):
+                return alerts
+        time.sleep(0.2)
+    raise AssertionError(f"no {rule} alert in time")
+
+
+def test_follow_evaluates_new_events_as_they_are_stored(tmp_path: Path) -> None:
+    store, out = tmp_path / "events.db", tmp_path / "alerts.ndjson"
+    _store_with(store, _records("brute_force_user", 0))
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "onepassword_ecs",
+            "detect",
+            "--store",
+            str(store),
+            "--follow",
+            "--interval",
+            "0.5",
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        try:
+            _wait_for(out, "brute_force_user", deadline)
+        except AssertionError:
+            process.send_signal(signal.SIGINT)
+            raise AssertionError(process.communicate(timeout=60)) from None
+        _store_with(store, _records("mfa_disabled_account", 0))
+        alerts = _wait_for(out, "mfa_disabled_account", deadline)
+        time.sleep(1.5)  # a few more rounds: nothing may be repeated
+    finally:
+        process.send_signal(signal.SIGINT)
+        _stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 3, stderr
+    alerts = _alerts(out.read_text(encoding="utf-8"))
+    keys = [(a["rule"]["id"], a["onepassword"]["alert"]["event_ids"][0]) for a in alerts]
+    assert len(keys) == len(set(keys))
+    assert {"brute_force_user", "brute_force_ip", "mfa_disabled_account"} <= {k[0] for k in keys}

@@ -42,6 +42,16 @@ def _moment(value: str) -> int:
     return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 86400:
+        raise argparse.ArgumentTypeError(f"expected seconds between 0 and 86400, got {value!r}")
+    return seconds
+
+
 def add_rule_options(parser: argparse.ArgumentParser) -> None:
     """``--context`` and ``--rules``, shared by ``detect`` and ``rules``."""
     parser.add_argument(
@@ -79,6 +89,18 @@ def register(commands: Any) -> None:
     detect.add_argument(
         "-o", "--output", metavar="FILE", help="alert file (default: standard output)"
     )
+    detect.add_argument(
+        "--follow",
+        action="store_true",
+        help="with --store: keep evaluating new events as they are stored (Ctrl-C stops)",
+    )
+    detect.add_argument(
+        "--interval",
+        type=_seconds,
+        default=30.0,
+        metavar="S",
+        help="seconds between evaluations with --follow (default: 30)",
+    )
     add_rule_options(detect)
     detect.set_defaults(handler=run)
 
@@ -106,6 +128,10 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         return streams.fail("give INPUT files or --store, not both")
     if args.since is not None and args.until is not None and args.since >= args.until:
         return streams.fail("--since must be before --until")
+    if args.follow and (not args.store or args.until is not None):
+        return streams.fail("--follow needs --store and no --until")
+    if args.follow:
+        return _follow(args, streams)
     store = None
     try:
         context = load_context(args.context)
@@ -155,6 +181,80 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
             store.close()
     _summary(streams, outcome)
     return EXIT_ALERTS if outcome.alerts else EXIT_OK
+
+
+def _follow(args: argparse.Namespace, streams: Streams) -> int:
+    """Evaluate new events as they reach the store, every ``--interval`` seconds.
+
+    New events are those stored since the last round (the store's arrival order), even
+    when their timestamps are old: a round re-reads from the earliest new event's time
+    minus the longest rule window, and alerts already emitted (in this run or before)
+    are filtered by the store's ledger. A round without new events still checks for
+    silent streams. Alerts are appended to ``-o FILE`` (or standard output) and flushed
+    as they come; Ctrl-C stops.
+    """
+    from ..detect import AlertLedger, detect, history_span_ns, load_context, load_rules
+    from ..sinks import EventStore
+
+    written = 0
+    try:
+        context = load_context(args.context)
+        rules = load_rules(args.rules)
+        span = history_span_ns(rules, context)
+        store = EventStore.open(args.store)
+    except (DetectionError, StoreError) as exc:
+        return streams.fail(str(exc))
+    silence_rules = [rule for rule in rules if rule.params.get("check") == "silence"]
+    silence_ns = int(2 * context.silence_hours * 3600 * 1_000_000_000)
+    output = open(args.output, "ab") if args.output else streams.stdout  # noqa: SIM115
+    last_seq = 0
+    try:
+        while True:
+            until = time.time_ns()
+            earliest, newest = store.connection.execute(
+                "SELECT min(ts_ns), max(seq) FROM events WHERE seq > ?", (last_seq,)
+            ).fetchone()
+            if newest is not None:
+                since = args.since if last_seq == 0 else earliest
+                documents = _store_documents(store, since, None, span)
+                outcome, new = detect(
+                    rules,
+                    context,
+                    documents,
+                    since_ns=since,
+                    until_ns=until,
+                    seen=AlertLedger(store).seen,
+                )
+                last_seq = newest
+            else:
+                documents = store.iter_encoded(since_ns=until - silence_ns)
+                outcome, new = detect(
+                    silence_rules,
+                    context,
+                    documents,
+                    until_ns=until,
+                    seen=AlertLedger(store).seen,
+                )
+            if new:
+                output.write(
+                    b"".join(
+                        orjson.dumps(a, option=orjson.OPT_SORT_KEYS) + b"\n" for a in outcome.alerts
+                    )
+                )
+                output.flush()
+                AlertLedger(store).record(new)
+                written += len(new)
+                _summary(streams, outcome)
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        streams.say(f"{PROG}: stopped; {written} alerts written")
+    except (DetectionError, StoreError, OSError) as exc:
+        return streams.fail(str(exc))
+    finally:
+        store.close()
+        if args.output:
+            output.close()
+    return EXIT_ALERTS if written else EXIT_OK
 
 
 def _before(document: dict[str, Any], until: int) -> bool:
