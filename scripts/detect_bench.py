@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -76,26 +76,20 @@ def main() -> None:
         count = opened.count()
     load_before = os.getloadavg()[0]
     started = time.monotonic()
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "onepassword_ecs",
-            "detect",
-            "--store",
-            str(args.store),
-            "--until",
-            "2025-04-04T00:00:00Z",
-            "--context",
-            str(SCRIPTS / "detect_month.toml"),
-            "-o",
-            os.devnull,
-        ],
-        capture_output=True,
-        text=True,
-    )
+    command = [sys.executable, "-m", "onepassword_ecs", "detect", "--store", str(args.store)]
+    command += ["--until", "2025-04-04T00:00:00Z", "--context", str(SCRIPTS / "detect_month.toml")]
+    with tempfile.TemporaryFile("w+") as errors:
+        child = subprocess.Popen(
+            command + ["-o", os.devnull], stdout=subprocess.DEVNULL, stderr=errors
+        )
+        # wait4 gives this child's own peak RSS; RUSAGE_CHILDREN would also count the
+        # generator run above, which holds the whole month in memory.
+        _pid, status, usage = os.wait4(child.pid, 0)
+        errors.seek(0)
+        summary = errors.read().strip()
     elapsed = time.monotonic() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak_mb = usage.ru_maxrss / 1024
+    result = subprocess.CompletedProcess(command, os.waitstatus_to_exitcode(status), "", summary)
     print(result.stderr.strip())
     print(
         f"detect over {count} stored events: {elapsed:.0f} s ({count / elapsed:,.0f} events/s), "
