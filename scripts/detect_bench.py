@@ -80,7 +80,7 @@ def main() -> None:
     command += ["--until", "2025-04-04T00:00:00Z", "--context", str(SCRIPTS / "detect_month.toml")]
     with tempfile.TemporaryFile("w+") as errors:
         child = subprocess.Popen(
-            command + ["-o", os.devnull], stdout=subprocess.DEVNULL, stderr=errors
+            [*command, "-o", os.devnull], stdout=subprocess.DEVNULL, stderr=errors
         )
         # wait4 gives this child's own peak RSS; RUSAGE_CHILDREN would also count the
         # generator run above, which holds the whole month in memory.
