@@ -32,7 +32,7 @@ def test_month_of_300_people_raises_the_planted_alerts_only(tmp_path: Path) -> N
             "--users",
             "300",
             "--rate",
-            "2",
+            "1",
             "--records",
             str(records),
             "--expected",
