@@ -8,7 +8,7 @@
   windows), history rules (first-seen, impossible travel, silent streams) in Python.
   Each alert is an ECS document (``event.kind: alert``), emitted once per (rule, group
   key, first event); :class:`AlertLedger` remembers them in the event store.
-- :func:`export_rules` converts the pack for Elasticsearch, OpenSearch, Splunk,
+- :func:`export_rule` converts a rule for Elasticsearch, OpenSearch, Splunk,
   Sentinel and Panther, listing what a target cannot express instead of emitting it.
 """
 
