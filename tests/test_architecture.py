@@ -27,8 +27,9 @@ ALLOWED: dict[str, set[str]] = {
     "golden": {"mapping", "ecs"},
     "stream": {"mapping", "ecs"},
     "sinks": {"mapping", "ecs", "stream"},
+    "investigate": {"sinks"},
     "detect": {"mapping", "ecs", "stream", "sinks"},
-    "cli": {"mapping", "ecs", "golden", "stream", "sinks", "detect"},
+    "cli": {"mapping", "ecs", "golden", "stream", "sinks", "investigate", "detect"},
 }
 TOP_LEVEL_ALLOWED = {"_errors", "mappings", "rules"}
 

@@ -7,6 +7,7 @@ One root, so that a caller can catch everything this library raises on purpose::
     ├── MappingTableError                         a mapping table in mappings/ is malformed
     ├── InputError                                an input cannot be read at all (stream)
     ├── StoreError                                the event store cannot be opened or written
+    ├── InvestigationError                        an investigation cannot be run as asked
     └── DetectionError                            a rule, context file or export target is unusable
 
 ``NormalizationError`` carries a short, stable ``reason`` code (for error streams,
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 __all__ = [
     "DetectionError",
+    "InvestigationError",
     "MappingTableError",
     "NormalizationError",
     "OnePasswordEcsError",
@@ -62,6 +64,15 @@ class StoreError(OnePasswordEcsError):
 
     Not a store, written by a newer program, missing when opened read-only, or opened
     read-only and written to. The message names the file and says what to do.
+    """
+
+
+class InvestigationError(OnePasswordEcsError):
+    """An investigation cannot be run as asked.
+
+    A time or duration that does not parse, a person, vault or address the store has
+    never seen, a name that matches several people, or a missing optional dependency.
+    The message says what was asked and what to do instead.
     """
 
 

@@ -25,7 +25,7 @@ import orjson
 from .._errors import NormalizationError
 from ..mapping import normalize
 from ..sinks import EventStore, timestamp_ns
-from ..stream import FileSource, expand_unit
+from ..stream import RECORD_TOO_LARGE, FileSource, Oversize, expand_unit
 from ._alerts import AlertKey, alert_document, alert_key
 from ._context import Context, parse_duration
 from ._engine import Match, rule_fields, run_sigma_rule
@@ -101,7 +101,13 @@ def read_documents(
     """
     for chunk in FileSource(inputs, stdin=stdin):
         for _line, raw in chunk.units:
+            if isinstance(raw, Oversize):  # too large to hold: counted, never parsed
+                rejected[RECORD_TOO_LARGE] += 1
+                continue
             for _index, payload in expand_unit(raw):
+                if isinstance(payload, Oversize):
+                    rejected[RECORD_TOO_LARGE] += 1
+                    continue
                 value = payload
                 if isinstance(payload, bytes):
                     try:
