@@ -17,11 +17,10 @@ import pytest
 
 from onepassword_ecs import normalize
 from onepassword_ecs.cli import main
-from onepassword_ecs.detect import builtin_rules_dir
 from onepassword_ecs.sinks import EventStore
 from onepassword_ecs.stream import Batch
 
-RULES_DIR = builtin_rules_dir()
+RULES_DIR = Path(__file__).resolve().parent.parent / "rules"  # the cases live beside the rules
 
 
 def _cli(

@@ -16,16 +16,17 @@ from typing import Any
 import orjson
 
 from onepassword_ecs import index_template, normalize
-from onepassword_ecs.detect import builtin_rules_dir, detect, load_context, load_rules
+from onepassword_ecs.detect import detect, load_context, load_rules
 from search_server import SearchServer, search_server  # noqa: F401  (the fixture)
 
 GOLDEN = Path(__file__).parent / "golden_exports"
+RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
 INDEX = "logs-1password.detect-test"
 
 
 def _test_documents() -> dict[str, dict[str, Any]]:
     documents: dict[str, dict[str, Any]] = {}
-    for path in sorted(builtin_rules_dir().glob("*.cases.json")):
+    for path in sorted(RULES_DIR.glob("*.cases.json")):
         for case in json.loads(path.read_text(encoding="utf-8"))["cases"]:
             for record in case["records"]:
                 document = normalize(record)
