@@ -304,3 +304,16 @@ def test_follow_evaluates_new_events_as_they_are_stored(tmp_path: Path) -> None:
     keys = [(a["rule"]["id"], a["onepassword"]["alert"]["event_ids"][0]) for a in alerts]
     assert len(keys) == len(set(keys))
     assert {"brute_force_user", "brute_force_ip", "mfa_disabled_account"} <= {k[0] for k in keys}
+
+
+def test_readme_example_raises_the_firewall_alert_only() -> None:
+    """The README's `detect docs/examples/events.ndjson`: one alert, the bad record counted."""
+    example = Path(__file__).resolve().parent.parent / "docs" / "examples" / "events.ndjson"
+    result = _main("detect", str(example))
+    assert result.returncode == 3, result.stderr
+    alerts = _alerts(result.stdout)
+    assert [(a["rule"]["id"], a["user"]["email"]) for a in alerts] == [
+        ("signin_blocked_by_firewall", "alice.kowalski@acme.example")
+    ]
+    assert "3 events, 1 new alerts" in result.stderr
+    assert "bad_timestamp 1" in result.stderr
