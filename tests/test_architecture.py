@@ -29,9 +29,10 @@ ALLOWED: dict[str, set[str]] = {
     "sinks": {"mapping", "ecs", "stream"},
     "investigate": {"sinks"},
     "collect": {"mapping", "stream"},
-    "cli": {"mapping", "ecs", "golden", "stream", "sinks", "investigate", "collect"},
+    "detect": {"mapping", "ecs", "stream", "sinks"},
+    "cli": {"mapping", "ecs", "golden", "stream", "sinks", "investigate", "collect", "detect"},
 }
-TOP_LEVEL_ALLOWED = {"_errors", "mappings"}
+TOP_LEVEL_ALLOWED = {"_errors", "mappings", "rules"}
 
 
 def _rooms() -> list[str]:

@@ -357,20 +357,28 @@ def test_hours_follow_the_context_time_zone(
 def test_alerts_table_is_shown_when_present(
     activity_store: Path, activity: ModuleType, tmp_path: Path
 ) -> None:
-    """The detection engine's ``alerts`` table is optional; its rows join the timeline."""
+    """The detection engine's ``alerts`` table (store schema 2): its rows join the timeline."""
     copy = tmp_path / "with-alerts.db"
     shutil.copy(activity_store, copy)
     argv = ("investigate", "user", activity.PLANTED.victim_email, "--store", str(copy), *WINDOW)
-    assert run_json(*argv)["alerts"] == []  # no table: skipped
+    assert run_json(*argv)["alerts"] == []  # the table is there, empty
     user_id = run_json(*argv)["person"]["ids"][0]
     with sqlite3.connect(copy) as db:
-        db.execute("CREATE TABLE alerts (ts_ns INTEGER, rule_id TEXT, user_id TEXT, document BLOB)")
         stamp = parse_time("2026-10-28T01:30:00Z")
         db.execute(
-            "INSERT INTO alerts VALUES (?, 'vault_exported', ?, ?)",
-            (stamp, user_id, orjson.dumps({"rule": {"id": "vault_exported"}})),
+            "INSERT INTO alerts (rule_id, group_key, first_event_id, ts_ns, document) "
+            "VALUES ('vault_exported', ?, 'EV1', ?, ?)",
+            (
+                orjson.dumps({"user.id": user_id}).decode(),
+                stamp,
+                orjson.dumps({"rule": {"id": "vault_exported"}}),
+            ),
         )
-        db.execute("INSERT INTO alerts VALUES (?, 'other', 'SOMEONEELSE', NULL)", (stamp,))
+        db.execute(
+            "INSERT INTO alerts (rule_id, group_key, first_event_id, ts_ns, document) "
+            "VALUES ('other', '{\"user.id\": \"SOMEONEELSE\"}', 'EV2', ?, '{}')",
+            (stamp,),
+        )
     alerts = run_json(*argv)["alerts"]
     assert [a["rule_id"] for a in alerts] == ["vault_exported"]
     assert alerts[0]["document"] == {"rule": {"id": "vault_exported"}}

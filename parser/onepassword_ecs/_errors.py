@@ -10,6 +10,7 @@ One root, so that a caller can catch everything this library raises on purpose::
     ├── InputError                                an input cannot be read at all (stream)
     ├── StoreError                                the event store cannot be opened or written
     ├── InvestigationError                        an investigation cannot be run as asked
+    ├── DetectionError                            a rule, context file or export target is unusable
     └── CollectorError                            the collector cannot go on as asked
         ├── CollectorConfigError                  bad option, config file, token or URL (exit 2)
         └── EventsApiError                        the Events API refused or could not be reached
@@ -35,6 +36,7 @@ __all__ = [
     "BadCursorError",
     "CollectorConfigError",
     "CollectorError",
+    "DetectionError",
     "EventsApiError",
     "InvestigationError",
     "MappingTableError",
@@ -158,3 +160,12 @@ class BadCursorError(EventsApiError):
 
 class NotAuthorizedError(EventsApiError):
     """401 or 403: the token does not cover this stream (or no longer works)."""
+
+
+class DetectionError(OnePasswordEcsError):
+    """The detections cannot run as asked.
+
+    A rule file that is not valid Sigma (or names a rule twice), a context file with an
+    unknown key or a malformed value, an unknown export target. The message names the
+    file and the entry; the CLI reports it as a usage error.
+    """

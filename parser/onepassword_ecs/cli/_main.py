@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import IO, Any, TextIO
 
 from .. import __version__
-from . import _check, _collect, _convert, _investigate, _mcp, _report, _template
+from . import _check, _collect, _convert, _detect, _investigate, _mcp, _report, _rules, _template
 from ._common import EXIT_BROKEN_PIPE, EXIT_USAGE, PROG, Streams, silence_stdout
 
 __all__ = ["SUBCOMMANDS", "main"]
@@ -26,6 +26,8 @@ SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (
     _report.register,
     _mcp.register,
     _collect.register,
+    _detect.register,
+    _rules.register,
 )
 
 

@@ -42,6 +42,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX events_target_time ON events (target_user_id, ts_ns);
     CREATE INDEX events_ip_time ON events (source_ip, ts_ns);
     """,
+    # 2: alerts raised by the detection engine, one row per (rule, group key, first
+    # matched event), so repeated runs over the same events emit each alert once.
+    """
+    CREATE TABLE alerts (
+        rule_id TEXT NOT NULL,
+        group_key TEXT NOT NULL,
+        first_event_id TEXT NOT NULL,
+        ts_ns INTEGER NOT NULL,
+        document BLOB NOT NULL,
+        PRIMARY KEY (rule_id, group_key, first_event_id)
+    );
+    CREATE INDEX alerts_time ON alerts (ts_ns);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
