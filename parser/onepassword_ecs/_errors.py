@@ -6,7 +6,9 @@ One root, so that a caller can catch everything this library raises on purpose::
     ├── NormalizationError (also a ValueError)   a record that cannot become a document
     ├── MappingTableError                         a mapping table in mappings/ is malformed
     ├── InputError                                an input cannot be read at all (stream)
-    └── StoreError                                the event store cannot be opened or written
+    └── SinkError                                 a destination cannot take documents at all
+        ├── StoreError                            the event store cannot be opened or written
+        └── ClusterError                          a search cluster is unreachable or refuses us
 
 ``NormalizationError`` carries a short, stable ``reason`` code (for error streams,
 metrics and tests) and the JSON ``path`` of the offending field when there is one,
@@ -15,7 +17,14 @@ so a person can find the problem in the raw record without reading our code.
 
 from __future__ import annotations
 
-__all__ = ["MappingTableError", "NormalizationError", "OnePasswordEcsError", "StoreError"]
+__all__ = [
+    "ClusterError",
+    "MappingTableError",
+    "NormalizationError",
+    "OnePasswordEcsError",
+    "SinkError",
+    "StoreError",
+]
 
 
 class OnePasswordEcsError(Exception):
@@ -50,9 +59,27 @@ class MappingTableError(OnePasswordEcsError):
     """
 
 
-class StoreError(OnePasswordEcsError):
+class SinkError(OnePasswordEcsError):
+    """A destination cannot take documents at all (as opposed to refusing one document).
+
+    A refused document is a :class:`~onepassword_ecs.stream.Rejection` and the stream
+    goes on; this error ends the run, because nothing more could be delivered, and the
+    caller (the collector) must not move its cursor.
+    """
+
+
+class StoreError(SinkError):
     """The embedded event store cannot be used as asked.
 
     Not a store, written by a newer program, missing when opened read-only, or opened
     read-only and written to. The message names the file and says what to do.
+    """
+
+
+class ClusterError(SinkError):
+    """An Elasticsearch or OpenSearch cluster cannot be used.
+
+    Unreachable after every retry, authentication refused, or the whole request
+    rejected. The message names the cluster by its address (never with credentials)
+    and gives the cluster's own reason.
     """

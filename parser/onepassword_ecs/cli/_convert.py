@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import Any
 
+from .._errors import SinkError
 from ..stream import (
     STDIN,
     Batch,
@@ -34,6 +35,7 @@ from ._common import (
     positive_int,
     silence_stdout,
 )
+from ._sink_options import add_sink_options, open_sinks, sinks_requested
 
 __all__ = ["register"]
 
@@ -91,6 +93,7 @@ def register(commands: Any) -> None:
         metavar="N",
         help="convert in N processes (output order and content are unchanged)",
     )
+    add_sink_options(convert)
     convert.set_defaults(handler=run)
 
 
@@ -138,6 +141,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     stderr = streams.stderr
     progress = Progress(stderr) if not args.quiet and stderr.isatty() else None
     to_file = args.output is not None and args.output != "-"
+    # Standard output gets the documents when asked (-o -) or when nothing else does.
+    to_stdout = args.output == "-" or (args.output is None and not sinks_requested(args))
     tally = Tally()
     status = EXIT_OK
     try:
@@ -147,11 +152,13 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
                 errors = NdjsonSink(stack.enter_context(open(args.errors, "wb")), name="errors")
             else:
                 errors = _ErrorText(streams, progress)
-            out = stack.enter_context(atomic_output(args.output)) if to_file else streams.stdout
-            documents = NdjsonSink(out, name=args.output if to_file else "stdout")
+            sinks = open_sinks(args, stack)
+            if to_file or to_stdout:
+                out = stack.enter_context(atomic_output(args.output)) if to_file else streams.stdout
+                sinks.insert(0, NdjsonSink(out, name=args.output if to_file else "stdout"))
             convert(
                 FileSource(inputs, stdin=streams.stdin),
-                sinks=[documents],
+                sinks=sinks,
                 errors=errors,
                 tally=tally,
                 dataset=args.dataset,
@@ -159,7 +166,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
                 workers=args.workers,
                 on_chunk=progress.update if progress is not None else None,
             )
-            documents.flush()
+            for sink in sinks:
+                sink.flush()
             errors.flush()
     except BrokenPipeError:
         # The reader (head, less) has all it wants: stop quietly, like other filters.
@@ -175,6 +183,10 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         flush_quietly(streams.stdout)
         status = EXIT_INTERRUPTED
         message = f"{PROG}: interrupted" + (f"; {args.output} was not written" if to_file else "")
+    except SinkError as exc:  # a store or cluster that cannot be used: the run stops
+        if progress is not None:
+            progress.clear()
+        return streams.fail(str(exc))
     except OSError as exc:  # -o in a missing folder, --errors unwritable, disk full...
         if progress is not None:
             progress.clear()
@@ -188,6 +200,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         streams.say(message)
     if not args.quiet:
         streams.say(format_summary(tally, interrupted=status == EXIT_INTERRUPTED))
-    if status == EXIT_OK and tally.rejected_total:
+    refused = any(sink.rejected for sink in tally.sinks.values())
+    if status == EXIT_OK and (tally.rejected_total or refused):
         status = EXIT_REJECTED
     return status

@@ -1,0 +1,203 @@
+"""The destination options every delivering subcommand shares (``convert``, ``collect``).
+
+``--store PATH`` (the embedded SQLite store), ``--elasticsearch URL`` and
+``--opensearch URL``, in any combination with the subcommand's own ``-o``. Cluster
+credentials are read from files or environment variables only: a value on the command
+line would be visible to every user of the machine (``ps``) and kept in shell history.
+
+Use: :func:`add_sink_options` when building the parser, then :func:`open_sinks` inside
+the run's ``ExitStack`` (each sink is closed by the stack; flushing is the caller's job,
+after the last chunk or before a cursor moves).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from contextlib import ExitStack
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .._errors import ClusterError
+from ..sinks import ClusterAuth, ClusterSink, EventStore, RetryPolicy
+from ..stream import Sink
+
+__all__ = [
+    "API_KEY_ENV",
+    "PASSWORD_ENV",
+    "STORE_COMMIT_ROWS",
+    "add_sink_options",
+    "default_store_path",
+    "open_sinks",
+    "sinks_requested",
+]
+
+API_KEY_ENV = "ONEPASSWORD_ECS_CLUSTER_API_KEY"
+PASSWORD_ENV = "ONEPASSWORD_ECS_CLUSTER_PASSWORD"
+
+STORE_COMMIT_ROWS = 20_000
+"""A long load into the store commits every this many documents (see EventStore.open)."""
+
+
+def default_store_path() -> Path:
+    """Where ``collect`` keeps events when given no destination: the XDG data folder."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "onepassword-ecs" / "events.db"
+
+
+def _non_negative(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {number}")
+    return number
+
+
+def _cluster_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"expected an http:// or https:// URL, got {value!r}")
+    if parts.username is not None or parts.password is not None:
+        # Refused even without a password: the habit of typing one there is the risk.
+        raise argparse.ArgumentTypeError(
+            "credentials in the URL are not accepted; use --cluster-user with "
+            f"${PASSWORD_ENV} or --cluster-password-file, or an API key"
+        )
+    return value
+
+
+def add_sink_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--store``, ``--elasticsearch``, ``--opensearch`` and the cluster options."""
+    group = parser.add_argument_group(
+        "destinations",
+        "Where documents go besides -o; any combination. A chunk counts as delivered "
+        "when every destination took it.",
+    )
+    group.add_argument(
+        "--store", metavar="PATH", help="the embedded event store (SQLite; created if missing)"
+    )
+    group.add_argument(
+        "--elasticsearch",
+        metavar="URL",
+        type=_cluster_url,
+        help='an Elasticsearch cluster (needs "onepassword-ecs[elasticsearch]")',
+    )
+    group.add_argument(
+        "--opensearch",
+        metavar="URL",
+        type=_cluster_url,
+        help='an OpenSearch cluster (needs "onepassword-ecs[opensearch]")',
+    )
+    group.add_argument(
+        "--index",
+        metavar="NAME",
+        help="write to this index or alias instead of the logs-1password.<dataset>-<namespace> "
+        "data streams (for servers without data streams)",
+    )
+    group.add_argument(
+        "--namespace",
+        default="default",
+        metavar="NS",
+        help="the data stream namespace (default: default)",
+    )
+    group.add_argument(
+        "--no-template",
+        action="store_true",
+        help="do not install the index template on the cluster",
+    )
+    group.add_argument(
+        "--cluster-user", metavar="NAME", help=f"basic auth user; password from ${PASSWORD_ENV}"
+    )
+    group.add_argument(
+        "--cluster-password-file",
+        metavar="FILE",
+        help=f"read the basic auth password from FILE instead of ${PASSWORD_ENV}",
+    )
+    group.add_argument(
+        "--cluster-api-key-file",
+        metavar="FILE",
+        help=f"read the Elasticsearch API key (base64 id:key) from FILE instead of ${API_KEY_ENV}",
+    )
+    group.add_argument("--ca-bundle", metavar="FILE", help="CA certificates to verify the cluster")
+    group.add_argument("--client-cert", metavar="FILE", help="TLS client certificate (PEM)")
+    group.add_argument("--client-key", metavar="FILE", help="its private key (PEM)")
+    group.add_argument(
+        "--cluster-retries",
+        type=_non_negative,
+        default=RetryPolicy().retries,
+        metavar="N",
+        help="tries after the first when a cluster is busy or unreachable, with doubling "
+        "waits up to 30 s (default: %(default)s)",
+    )
+
+
+def sinks_requested(args: argparse.Namespace) -> bool:
+    """Whether any destination option of this module was given."""
+    return bool(args.store or args.elasticsearch or args.opensearch)
+
+
+def _secret(file: str | None, variable: str, what: str) -> str | None:
+    """A secret from ``file`` (first) or the environment; never echoed anywhere."""
+    if file is not None:
+        try:
+            value = Path(file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ClusterError(f"{file}: cannot read the {what}: {exc.strerror}") from None
+        if not value:
+            raise ClusterError(f"{file}: the {what} file is empty")
+        return value
+    value = os.environ.get(variable, "").strip()
+    return value or None
+
+
+def _auth(args: argparse.Namespace) -> ClusterAuth:
+    password = _secret(args.cluster_password_file, PASSWORD_ENV, "password")
+    if args.cluster_user is not None and password is None:
+        raise ClusterError(
+            f"--cluster-user needs a password: set ${PASSWORD_ENV} or --cluster-password-file"
+        )
+    return ClusterAuth(
+        api_key=_secret(args.cluster_api_key_file, API_KEY_ENV, "API key"),
+        username=args.cluster_user,
+        password=password if args.cluster_user is not None else None,
+        ca_bundle=args.ca_bundle,
+        client_cert=args.client_cert,
+        client_key=args.client_key,
+    )
+
+
+def open_sinks(args: argparse.Namespace, stack: ExitStack) -> list[Sink]:
+    """Open every destination asked for; each is closed when ``stack`` unwinds.
+
+    Raises :class:`~onepassword_ecs.StoreError` or :class:`~onepassword_ecs.ClusterError`
+    (both ``SinkError``) when one cannot be used; those opened before are closed by
+    the stack as it unwinds.
+    """
+    sinks: list[Sink] = []
+    if args.store:
+        store = EventStore.open(args.store, commit_every=STORE_COMMIT_ROWS)
+        stack.callback(store.close)
+        sinks.append(store)
+    clusters = [
+        (flavor, url)
+        for flavor, url in (("elasticsearch", args.elasticsearch), ("opensearch", args.opensearch))
+        if url
+    ]
+    if clusters:
+        auth = _auth(args)
+        retry = RetryPolicy(retries=args.cluster_retries)
+        for flavor, url in clusters:
+            sink = ClusterSink.open(
+                flavor,
+                url,
+                auth=auth,
+                index=args.index,
+                namespace=args.namespace,
+                install_template=not args.no_template,
+                retry=retry,
+            )
+            stack.callback(sink.close)
+            sinks.append(sink)
+    return sinks
