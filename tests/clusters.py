@@ -20,6 +20,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -31,7 +32,15 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FaultProxy", "Server", "request", "start_server", "stop_server"]
+__all__ = [
+    "FaultProxy",
+    "Server",
+    "free_port",
+    "make_certificates",
+    "request",
+    "start_server",
+    "stop_server",
+]
 
 START_TIMEOUT_S = 30.0
 
@@ -116,11 +125,14 @@ class FaultProxy:
 
     upstream: str
     plan: list[str] = field(default_factory=list)
+    tls: ssl.SSLContext | None = None
     bulk_requests: int = 0
     headers: list[dict[str, str]] = field(default_factory=list)
+    client_subjects: list[str] = field(default_factory=list)
 
     @contextlib.contextmanager
     def running(self) -> Iterator[str]:
+        """Serve (over TLS when ``tls`` is set) until the block ends; yields the URL."""
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -140,6 +152,10 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 proxy.headers.append({k.lower(): v for k, v in self.headers.items()})
+                if isinstance(self.connection, ssl.SSLSocket):
+                    peer = self.connection.getpeercert() or {}
+                    for rdn in peer.get("subject", ()):
+                        proxy.client_subjects.extend(value for _, value in rdn)
                 if self.path.split("?")[0].endswith("/_bulk"):
                     proxy.bulk_requests += 1
                     fault = proxy.plan.pop(0) if proxy.plan else None
@@ -184,11 +200,38 @@ class FaultProxy:
             do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _handle
 
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if self.tls is not None:
+            server.socket = self.tls.wrap_socket(server.socket, server_side=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
+        scheme = "https" if self.tls is not None else "http"
         try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
+            yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
         finally:
             server.shutdown()
             server.server_close()
             thread.join(timeout=5)
+
+
+def make_certificates(folder: Path) -> dict[str, Path]:
+    """A test CA, a server certificate for 127.0.0.1 and a client certificate (openssl).
+
+    Keys are P-256 (fast to make); everything is valid for two days.
+    """
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl("req", "-x509", *curve, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=onepassword-ecs test CA")  # fmt: skip
+    (folder / "server.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    (folder / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    for name in ("server", "client"):
+        openssl("req", *curve, "-keyout", f"{name}.key", "-out", f"{name}.csr",
+                "-subj", f"/CN=test {name}")  # fmt: skip
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", f"{name}.pem", "-days", "2",
+                "-extfile", f"{name}.ext")  # fmt: skip
+    return {name: folder / name for name in
+            ("ca.pem", "server.pem", "server.key", "client.pem", "client.key")}  # fmt: skip

@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import io
 import os
+import shutil
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,15 @@ from typing import Any
 import orjson
 import pytest
 
-from clusters import FaultProxy, Server, free_port, request, start_server, stop_server
+from clusters import (
+    FaultProxy,
+    Server,
+    free_port,
+    make_certificates,
+    request,
+    start_server,
+    stop_server,
+)
 from onepassword_ecs import normalize
 from onepassword_ecs.cli import main
 from onepassword_ecs.sinks import ClusterAuth, ClusterSink, RetryPolicy
@@ -282,3 +292,28 @@ def test_secrets_are_refused_on_the_command_line(capsys: pytest.CaptureFixture[s
     assert "credentials in the URL are not accepted" in err
     assert "hunter2" not in err
     assert "hunter2" not in repr(ClusterAuth(username="ops", password="hunter2"))
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_tls_with_a_ca_bundle_and_a_client_certificate(
+    server: Server, source: Path, tmp_path: Path
+) -> None:
+    """The cluster's certificate is checked against --ca-bundle; ours is presented."""
+    certs = make_certificates(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certs["server.pem"], certs["server.key"])
+    context.load_verify_locations(certs["ca.pem"])
+    context.verify_mode = ssl.CERT_REQUIRED  # no client certificate, no connection
+    proxy = FaultProxy(server.url, tls=context)
+    with proxy.running() as url:
+        client = ["--client-cert", str(certs["client.pem"]), "--client-key"]
+        client.append(str(certs["client.key"]))
+        target = ["convert", str(source), f"--{server.flavor}", url, "--index", "tls"]
+        status, summary = run([*target, "--ca-bundle", str(certs["ca.pem"]), *client])
+        assert status == 1, summary
+        assert "test client" in proxy.client_subjects
+        # Without the CA bundle the server's certificate is not trusted: no documents.
+        status, failure = run([*target, *client, "--cluster-retries", "0"])
+    assert status == 2
+    assert "gave up after 1 tries" in failure
+    assert ids_in(server, "tls") == sorted(f"CLUSTER{index:019d}" for index in range(RECORDS))
