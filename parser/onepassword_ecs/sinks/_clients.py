@@ -163,9 +163,12 @@ class _Elasticsearch:
             if _worth_retrying(exc.meta.status):
                 raise Retryable(f"{action}: {text}") from None
             raise ClusterError(f"{action}: {text}") from None
+        except elastic_transport.TlsError as exc:
+            # An untrusted certificate or a refused client certificate: trying again
+            # cannot help, and waiting two minutes to say so would not either.
+            raise ClusterError(f"{action}: TLS failed: {exc.message}") from None
         except elastic_transport.TransportError as exc:
-            # Connection refused or reset, timeout, TLS failure: the cluster may be
-            # restarting; a TLS failure will fail every try and end with the message.
+            # Connection refused or reset, timeout: the cluster may be restarting.
             raise Retryable(f"{action}: {type(exc).__name__}: {exc.message}") from None
 
     def bulk(self, payload: bytes, index: str | None) -> list[dict[str, Any]]:
@@ -222,7 +225,9 @@ class _OpenSearch:
         exceptions = self._module.exceptions
         try:
             return function(**kwargs)
-        except exceptions.ConnectionError as exc:  # refused, reset, TLS, timeout
+        except exceptions.SSLError as exc:  # as for Elasticsearch: retrying cannot help
+            raise ClusterError(f"{action}: TLS failed: {exc.error}") from None
+        except exceptions.ConnectionError as exc:  # refused, reset, timeout
             raise Retryable(f"{action}: {type(exc).__name__}: {exc.error}") from None
         except exceptions.TransportError as exc:
             status = exc.status_code
