@@ -317,3 +317,46 @@ def test_tls_with_a_ca_bundle_and_a_client_certificate(
     assert status == 2
     assert "TLS failed" in failure  # at once: an untrusted certificate is not retried
     assert ids_in(server, "tls") == sorted(f"CLUSTER{index:019d}" for index in range(RECORDS))
+
+
+def test_every_chunk_reaches_every_destination_and_each_accounts_for_every_record(
+    tmp_path: Path,
+) -> None:
+    """-o, --store, --elasticsearch and --opensearch in one run, over several chunks."""
+    files, per_file = 3, 40  # each input file is at least one chunk of its own
+    count = files * per_file
+    inputs = []
+    for number in range(files):
+        path = tmp_path / f"part{number}.ndjson"
+        with path.open("wb") as handle:
+            for index in range(number * per_file, (number + 1) * per_file):
+                when = f"2025-03-10T10:{index // 60 % 60:02d}:{index % 60:02d}Z"
+                handle.write(orjson.dumps(signin(uuid=f"MANY{index}", timestamp=when)) + b"\n")
+            if number == files - 1:
+                handle.write(b"not json\n")
+        inputs.append(str(path))
+    servers = [start_server("elasticsearch", tmp_path / "es"), start_server("opensearch", tmp_path)]
+    try:
+        argv = ["convert", *inputs, "-o", str(tmp_path / "out.ndjson")]
+        argv += ["--store", str(tmp_path / "s.db"), "--index", "many", "--errors", os.devnull]
+        argv += ["--elasticsearch", servers[0].url, "--opensearch", servers[1].url]
+        for attempt in range(2):
+            status, summary = run(argv)
+            assert status == 1
+            lines = [x.strip() for x in summary.splitlines() if x.strip().startswith("sink ")]
+            assert len(lines) == 4
+            for line in lines:
+                figures = line.rsplit(": ", 1)[1].split(", ")
+                written, duplicates, refused = (int(x.split()[0].replace(",", "")) for x in figures)
+                # Per destination: read = taken + already there + refused + bad records.
+                assert written + duplicates + refused + 1 == count + 1
+                if "out.ndjson" in line or attempt == 0:
+                    assert (written, duplicates) == (count, 0)
+                else:
+                    assert (written, duplicates) == (0, count)
+        for server in servers:
+            request(f"{server.url}/many/_refresh", "POST")
+            assert request(f"{server.url}/many/_count")["count"] == count
+    finally:
+        for server in servers:
+            stop_server(server.process)
