@@ -360,3 +360,21 @@ def test_every_chunk_reaches_every_destination_and_each_accounts_for_every_recor
     finally:
         for server in servers:
             stop_server(server.process)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "complaint"),
+    [
+        ("--index", "Events", "not a valid index name"),
+        ("--index", "a,b", "not a valid index name"),
+        ("--index", "_hidden", "not a valid index name"),
+        ("--namespace", "team-a", "has no '-'"),
+        ("--elasticsearch", "es.example.net:9200", "expected an http:// or https:// URL"),
+    ],
+)
+def test_names_a_cluster_would_refuse_are_usage_errors_before_any_write(
+    option: str, value: str, complaint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _ = run(["convert", "--opensearch", "http://127.0.0.1:9", option, value])
+    assert status == 2
+    assert complaint in capsys.readouterr().err

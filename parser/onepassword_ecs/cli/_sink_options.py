@@ -68,6 +68,32 @@ def _cluster_url(value: str) -> str:
     return value
 
 
+_NAME_FORBIDDEN = frozenset(' "*\\/<>|,#:?')
+
+
+def _index_name(value: str) -> str:
+    """An index, alias or namespace name both servers accept (checked before any write)."""
+    if (
+        not value
+        or value != value.lower()
+        or value[0] in "-_+"
+        or value in (".", "..")
+        or _NAME_FORBIDDEN.intersection(value)
+        or len(value.encode()) > 255
+    ):
+        raise argparse.ArgumentTypeError(
+            f"not a valid index name: {value!r} (lower case; no spaces or "
+            '\\ / * ? " < > | , # :; not starting with - _ +)'
+        )
+    return value
+
+
+def _namespace(value: str) -> str:
+    if "-" in value:
+        raise argparse.ArgumentTypeError(f"a data stream namespace has no '-': {value!r}")
+    return _index_name(value)
+
+
 def add_sink_options(parser: argparse.ArgumentParser) -> None:
     """Add ``--store``, ``--elasticsearch``, ``--opensearch`` and the cluster options."""
     group = parser.add_argument_group(
@@ -92,12 +118,14 @@ def add_sink_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--index",
+        type=_index_name,
         metavar="NAME",
         help="write to this index or alias instead of the logs-1password.<dataset>-<namespace> "
         "data streams (for servers without data streams)",
     )
     group.add_argument(
         "--namespace",
+        type=_namespace,
         default="default",
         metavar="NS",
         help="the data stream namespace (default: default)",
