@@ -378,3 +378,26 @@ def test_names_a_cluster_would_refuse_are_usage_errors_before_any_write(
     status, _ = run(["convert", "--opensearch", "http://127.0.0.1:9", option, value])
     assert status == 2
     assert complaint in capsys.readouterr().err
+
+
+def test_documents_still_busy_after_the_last_try_end_the_run(server: Server) -> None:
+    """Per-item 429s are retried a bounded number of times, then the run stops."""
+    from onepassword_ecs._errors import ClusterError
+
+    proxy = FaultProxy(server.url, plan=["429-items"] * 5)
+    record = signin(uuid="BUSY1", timestamp="2025-03-10T10:00:00Z")
+    batch = Batch.of([orjson.dumps(normalize(record), option=orjson.OPT_SORT_KEYS)])
+    with proxy.running() as url:
+        sink = ClusterSink.open(
+            server.flavor,
+            url,
+            index="busy",
+            install_template=False,
+            retry=RetryPolicy(retries=2, first_backoff=0.01),
+        )
+        try:
+            with pytest.raises(ClusterError, match="after 3 tries; giving up"):
+                sink.write(batch)
+        finally:
+            sink.close()
+    assert proxy.bulk_requests == 3
