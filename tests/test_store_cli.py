@@ -194,3 +194,29 @@ def test_a_bad_since_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixt
         ["store", "export", "--store", str(tmp_path / "s"), "--since", "2025-03-10T10:00:00"]
     )
     assert status == 2  # no offset: ambiguous, refused
+
+
+def test_open_sinks_falls_back_to_the_default_store_only_when_nothing_else_is_asked(
+    tmp_path: Path,
+) -> None:
+    """What ``collect`` does with no destination option: the default store, created."""
+    import argparse
+    from contextlib import ExitStack
+
+    from onepassword_ecs.cli._sink_options import add_sink_options, open_sinks
+    from onepassword_ecs.sinks import EventStore
+
+    parser = argparse.ArgumentParser()
+    add_sink_options(parser)
+    default = tmp_path / "data" / "onepassword-ecs" / "events.db"
+    with ExitStack() as stack:
+        sinks = open_sinks(parser.parse_args([]), stack, default_store=default)
+        assert [type(s) for s in sinks] == [EventStore]
+    assert default.is_file()
+    chosen = tmp_path / "chosen.db"
+    with ExitStack() as stack:
+        args = parser.parse_args(["--store", str(chosen)])
+        sinks = open_sinks(args, stack, default_store=default)
+        assert [getattr(s, "path", None) for s in sinks] == [chosen]
+    with ExitStack() as stack:
+        assert open_sinks(parser.parse_args([]), stack) == []

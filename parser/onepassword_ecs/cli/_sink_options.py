@@ -196,16 +196,23 @@ def _auth(args: argparse.Namespace) -> ClusterAuth:
     )
 
 
-def open_sinks(args: argparse.Namespace, stack: ExitStack) -> list[Sink]:
+def open_sinks(
+    args: argparse.Namespace, stack: ExitStack, *, default_store: Path | None = None
+) -> list[Sink]:
     """Open every destination asked for; each is closed when ``stack`` unwinds.
 
-    Raises :class:`~onepassword_ecs.StoreError` or :class:`~onepassword_ecs.ClusterError`
-    (both ``SinkError``) when one cannot be used; those opened before are closed by
-    the stack as it unwinds.
+    ``default_store`` (``collect``: :func:`default_store_path`) is opened, its folder
+    created, when no destination option was given; the caller says where it went.
+    Raises ``StoreError`` or ``ClusterError`` (both ``SinkError``) when one cannot be
+    used; those opened before are closed by the stack as it unwinds.
     """
     sinks: list[Sink] = []
-    if args.store:
-        store = EventStore.open(args.store, commit_every=STORE_COMMIT_ROWS)
+    store_path = args.store
+    if not sinks_requested(args) and default_store is not None:
+        default_store.parent.mkdir(parents=True, exist_ok=True)
+        store_path = default_store
+    if store_path:
+        store = EventStore.open(store_path, commit_every=STORE_COMMIT_ROWS)
         stack.callback(store.close)
         sinks.append(store)
     clusters = [
