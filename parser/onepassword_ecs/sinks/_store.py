@@ -35,6 +35,7 @@ _INSERT = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _BUSY_TIMEOUT_S = 30.0
+_PAGE_SIZE = 16384
 _WRITER_CACHE_KIB = -65536  # negative: KiB rather than pages (SQLite's convention)
 
 
@@ -130,6 +131,11 @@ class EventStore:
                     "open it once for writing to migrate it"
                 )
             return
+        if version == 0 and not connection.execute("SELECT 1 FROM sqlite_master").fetchone():
+            # A new file: 16 KiB pages. A stored document is about 1.5 KiB, so the
+            # default 4 KiB pages hold two and waste a fifth of the file; 16 KiB pages
+            # hold ten. Only possible before the first table and before WAL mode.
+            connection.execute(f"PRAGMA page_size = {_PAGE_SIZE}")
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = FULL")
         # Inserts touch six indexes, the event id one at random places (ids are random):
