@@ -401,3 +401,16 @@ def test_documents_still_busy_after_the_last_try_end_the_run(server: Server) -> 
         finally:
             sink.close()
     assert proxy.bulk_requests == 3
+
+
+def test_a_template_of_the_same_name_that_we_did_not_write_is_left_alone(
+    server: Server, source: Path
+) -> None:
+    theirs = {"index_patterns": ["foreign"], "priority": 7, "template": {"settings": {}}}
+    request(f"{server.url}/_index_template/onepassword-ecs-foreign", "PUT", theirs)
+    status, _ = run(["convert", str(source), f"--{server.flavor}", server.url, "--index=foreign"])
+    assert status == 1
+    kept = request(f"{server.url}/_index_template/onepassword-ecs-foreign")
+    body = kept["index_templates"][0]["index_template"]
+    assert body["priority"] == 7
+    assert "_meta" not in body
