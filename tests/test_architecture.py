@@ -27,7 +27,8 @@ ALLOWED: dict[str, set[str]] = {
     "golden": {"mapping", "ecs"},
     "stream": {"mapping", "ecs"},
     "sinks": {"mapping", "ecs", "stream"},
-    "cli": {"mapping", "ecs", "golden", "stream", "sinks"},
+    "investigate": {"sinks"},
+    "cli": {"mapping", "ecs", "golden", "stream", "sinks", "investigate"},
 }
 TOP_LEVEL_ALLOWED = {"_errors", "mappings"}
 

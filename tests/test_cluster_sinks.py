@@ -181,10 +181,10 @@ def test_data_streams_where_the_server_has_them(server: Server, source: Path) ->
         return
     assert status == 1
     names = ("audit_events", "item_usages", "signin_attempts")
-    found = {name: ids_in(server, f"logs-1password.{name}-ds1") for name in names}
+    found = {name: ids_in(server, f"logs-1password_ecs.{name}-ds1") for name in names}
     assert sum(len(ids) for ids in found.values()) == RECORDS
     assert all(len(ids) == RECORDS // 3 for ids in found.values())
-    template = request(f"{server.url}/_index_template/logs-1password")
+    template = request(f"{server.url}/_index_template/logs-1password_ecs")
     assert "data_stream" in template["index_templates"][0]["index_template"]
 
 
@@ -368,7 +368,7 @@ def test_every_chunk_reaches_every_destination_and_each_accounts_for_every_recor
         ("--index", "Events", "not a valid index name"),
         ("--index", "a,b", "not a valid index name"),
         ("--index", "_hidden", "not a valid index name"),
-        ("--namespace", "team-a", "has no '-'"),
+        ("--namespace", "team-a", "may not contain '-'"),
         ("--elasticsearch", "es.example.net:9200", "expected an http:// or https:// URL"),
     ],
 )

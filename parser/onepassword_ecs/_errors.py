@@ -6,9 +6,10 @@ One root, so that a caller can catch everything this library raises on purpose::
     ├── NormalizationError (also a ValueError)   a record that cannot become a document
     ├── MappingTableError                         a mapping table in mappings/ is malformed
     ├── InputError                                an input cannot be read at all (stream)
-    └── SinkError                                 a destination cannot take documents at all
-        ├── StoreError                            the event store cannot be opened or written
-        └── ClusterError                          a search cluster is unreachable or refuses us
+    ├── SinkError                                 a destination cannot take documents at all
+    │   ├── StoreError                            the event store cannot be opened or written
+    │   └── ClusterError                          a search cluster is unreachable or refuses us
+    └── InvestigationError                        an investigation cannot be run as asked
 
 ``NormalizationError`` carries a short, stable ``reason`` code (for error streams,
 metrics and tests) and the JSON ``path`` of the offending field when there is one,
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 __all__ = [
     "ClusterError",
+    "InvestigationError",
     "MappingTableError",
     "NormalizationError",
     "OnePasswordEcsError",
@@ -82,4 +84,13 @@ class ClusterError(SinkError):
     Unreachable after every retry, authentication refused, or the whole request
     rejected. The message names the cluster by its address (never with credentials)
     and gives the cluster's own reason.
+    """
+
+
+class InvestigationError(OnePasswordEcsError):
+    """An investigation cannot be run as asked.
+
+    A time or duration that does not parse, a person, vault or address the store has
+    never seen, a name that matches several people, or a missing optional dependency.
+    The message says what was asked and what to do instead.
     """

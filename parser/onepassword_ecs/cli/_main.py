@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import IO, Any, TextIO
 
 from .. import __version__
-from . import _check, _convert, _store, _template
+from . import _check, _convert, _investigate, _mcp, _report, _store, _template
 from ._common import EXIT_BROKEN_PIPE, EXIT_USAGE, PROG, Streams, silence_stdout
 
 __all__ = ["SUBCOMMANDS", "main"]
@@ -23,6 +23,9 @@ SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (
     _check.register,
     _template.register,
     _store.register,
+    _investigate.register,
+    _report.register,
+    _mcp.register,
 )
 
 

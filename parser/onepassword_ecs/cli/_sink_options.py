@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .._errors import ClusterError
+from ..ecs import DEFAULT_NAMESPACE
 from ..sinks import ClusterAuth, ClusterSink, EventStore, RetryPolicy
 from ..stream import Sink
 
@@ -88,12 +89,6 @@ def _index_name(value: str) -> str:
     return value
 
 
-def _namespace(value: str) -> str:
-    if "-" in value:
-        raise argparse.ArgumentTypeError(f"a data stream namespace has no '-': {value!r}")
-    return _index_name(value)
-
-
 def add_sink_options(parser: argparse.ArgumentParser) -> None:
     """Add ``--store``, ``--elasticsearch``, ``--opensearch`` and the cluster options."""
     group = parser.add_argument_group(
@@ -120,15 +115,8 @@ def add_sink_options(parser: argparse.ArgumentParser) -> None:
         "--index",
         type=_index_name,
         metavar="NAME",
-        help="write to this index or alias instead of the logs-1password.<dataset>-<namespace> "
-        "data streams (for servers without data streams)",
-    )
-    group.add_argument(
-        "--namespace",
-        type=_namespace,
-        default="default",
-        metavar="NS",
-        help="the data stream namespace (default: default)",
+        help="write to this index or alias instead of the data stream each document names "
+        "(logs-1password_ecs.<dataset>-<namespace>; for servers without data streams)",
     )
     group.add_argument(
         "--no-template",
@@ -229,7 +217,8 @@ def open_sinks(
                 url,
                 auth=auth,
                 index=args.index,
-                namespace=args.namespace,
+                # The data stream options' namespace (convert); the default elsewhere.
+                namespace=getattr(args, "namespace", DEFAULT_NAMESPACE),
                 install_template=not args.no_template,
                 retry=retry,
             )

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from ._common import ECS_VERSION
 from ._dataset import Dataset, detect_dataset, parse_dataset
+from ._datastream import DataStreamStage
 from ._normalize import normalize
 from ._tables import CATEGORY_TYPES, Tables, tables
 
 __all__ = [
     "CATEGORY_TYPES",
     "ECS_VERSION",
+    "DataStreamStage",
     "Dataset",
     "Tables",
     "detect_dataset",

@@ -17,6 +17,7 @@ from .._errors import NormalizationError
 from ._audit import map_audit_event
 from ._common import ECS_VERSION
 from ._dataset import Dataset, detect_dataset
+from ._datastream import add_data_stream, check_namespace
 from ._item_usage import map_item_usage
 from ._passthrough import json_text
 from ._signin import map_signin_attempt
@@ -67,16 +68,22 @@ def normalize(
     *,
     dataset: Dataset | str | None = None,
     keep_original: bool = False,
+    data_stream_namespace: str | None = None,
 ) -> dict[str, Any]:
     """Turn one 1Password Events API record into one ECS 9.4.0 document.
 
     ``record`` is a dict or its JSON text (str or bytes). ``dataset`` forces the stream
     (a :class:`Dataset` or its name); otherwise it is detected (see ``detect_dataset``).
     ``keep_original`` adds ``event.original`` with the raw JSON text.
+    ``data_stream_namespace`` (such as ``"default"``) adds ``data_stream.type``,
+    ``.dataset`` and ``.namespace``: the document then names the data stream
+    ``logs-1password_ecs.<dataset>-<namespace>`` that the index template types.
 
     Returns a JSON-ready nested dict. The input is never modified. Raises only
     :class:`NormalizationError`, whose ``reason`` and ``path`` say what was wrong.
     """
+    if data_stream_namespace is not None:
+        check_namespace(data_stream_namespace)  # the caller's mistake, whatever the record
     if (
         record.__class__ is bytes
         or record.__class__ is str
@@ -98,6 +105,8 @@ def normalize(
         document = _MAPPERS[which](data)
         if keep_original:
             document["event"]["original"] = _original_text(record, data)
+        if data_stream_namespace is not None:
+            add_data_stream(document, which, data_stream_namespace)
     except NormalizationError:
         raise
     except Exception as exc:  # a mapper bug must not end the caller's stream

@@ -94,6 +94,10 @@ class BulkClient(Protocol):
         """Create or replace the composable index template ``name``."""
         ...
 
+    def has_component_template(self, name: str) -> bool:
+        """Whether the component template ``name`` exists."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -189,6 +193,17 @@ class _Elasticsearch:
     def put_template(self, name: str, body: dict[str, Any]) -> None:
         self._call("put template", self._client.indices.put_index_template, name=name, body=body)
 
+    def has_component_template(self, name: str) -> bool:
+        try:
+            self._call(
+                "get component template", self._client.cluster.get_component_template, name=name
+            )
+        except ClusterError as exc:
+            if "HTTP 404" in str(exc):
+                return False
+            raise
+        return True
+
     def close(self) -> None:
         self._client.close()
 
@@ -252,6 +267,9 @@ class _OpenSearch:
 
     def put_template(self, name: str, body: dict[str, Any]) -> None:
         self._call("put template", self._client.indices.put_index_template, name=name, body=body)
+
+    def has_component_template(self, name: str) -> bool:
+        return False  # the logs@ components are Elasticsearch's; never asked for here
 
     def close(self) -> None:
         self._client.close()

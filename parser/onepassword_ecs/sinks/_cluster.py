@@ -20,10 +20,12 @@ way. ``write`` returns once the cluster has answered for every document, and a b
 answer means the cluster has written the operations to its transaction log (the default
 ``index.translog.durability: request``), so ``flush`` has nothing left to wait for.
 
-Targets: by default each document goes to the data stream
-``logs-<event.dataset>-<namespace>`` (``logs-1password.signin_attempts-default``), the
-names the ``template`` command's index template matches; with ``index`` set, every
-document goes to that one index or alias (for servers without data streams).
+Targets: by default each document goes to the data stream its ``data_stream.*`` fields
+name (``logs-1password_ecs.signin_attempts-default``; ``convert`` adds them), or, for a
+document without them, the one :func:`~onepassword_ecs.ecs.data_stream_name` gives for
+its dataset and the sink's namespace: the names the ``template`` command's index
+template matches. With ``index`` set, every document goes to that one index or alias
+(for servers without data streams).
 """
 
 from __future__ import annotations
@@ -39,13 +41,14 @@ from typing import Any
 import orjson
 
 from .._errors import ClusterError
-from ..ecs import index_template
+from ..ecs import DEFAULT_NAMESPACE, LOGS_COMPONENTS, TEMPLATE_NAME, index_template
+from ..ecs import data_stream_name as stream_for_dataset
 from ..stream import Batch, Rejection, SinkResult
 from ._clients import BulkClient, ClusterAuth, Retryable, display_url, make_client
 
 __all__ = ["DATA_STREAM_TEMPLATE", "ClusterSink", "RetryPolicy", "data_stream_name"]
 
-DATA_STREAM_TEMPLATE = "logs-1password"
+DATA_STREAM_TEMPLATE = TEMPLATE_NAME
 """The name the data-stream template is installed under (as the ``template`` command)."""
 
 _MAX_REQUEST_BYTES = 8 * 1024 * 1024  # well under the 100 MB http.max_content_length
@@ -80,12 +83,16 @@ def _document_id(document: dict[str, Any], encoded: bytes) -> str:
 
 
 def data_stream_name(document: dict[str, Any], namespace: str) -> str:
-    """``logs-<event.dataset>-<namespace>``: Elastic's data stream naming scheme."""
+    """The data stream ``document`` names (``type-dataset-namespace``), else its dataset's."""
+    stream = document.get("data_stream")
+    if isinstance(stream, dict):
+        parts = [stream.get(key) for key in ("type", "dataset", "namespace")]
+        if all(isinstance(part, str) and part for part in parts):
+            return "-".join(str(part) for part in parts)
     event = document.get("event")
     dataset = event.get("dataset") if isinstance(event, dict) else None
-    if not isinstance(dataset, str) or not dataset:
-        dataset = "1password.unknown"
-    return f"logs-{dataset}-{namespace}"
+    short = dataset.removeprefix("1password.") if isinstance(dataset, str) and dataset else None
+    return stream_for_dataset(short or "unknown", namespace)
 
 
 def _error_of(item: dict[str, Any]) -> tuple[int, str, str]:
@@ -115,7 +122,7 @@ class ClusterSink:
         *,
         name: str,
         index: str | None = None,
-        namespace: str = "default",
+        namespace: str = DEFAULT_NAMESPACE,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -134,7 +141,7 @@ class ClusterSink:
         *,
         auth: ClusterAuth | None = None,
         index: str | None = None,
-        namespace: str = "default",
+        namespace: str = DEFAULT_NAMESPACE,
         install_template: bool = True,
         retry: RetryPolicy | None = None,
     ) -> ClusterSink:
@@ -166,7 +173,7 @@ class ClusterSink:
 
     # --- the template ----------------------------------------------------------------
 
-    def template(self, flavor: str) -> tuple[str, dict[str, Any]]:
+    def template(self, flavor: str, *, logs_components: bool = True) -> tuple[str, dict[str, Any]]:
         """The template's name and body for this sink's target.
 
         Data streams: the ``template`` command's template. A plain index: the same
@@ -174,9 +181,12 @@ class ClusterSink:
         """
         if self.index is None:
             name = DATA_STREAM_TEMPLATE
-            return name, index_template(name=name, flavor=flavor)
+            body = index_template(name=name, flavor=flavor, logs_components=logs_components)
+            return name, body
         name = f"onepassword-ecs-{self.index}"
-        body = index_template(name=name, pattern=self.index, flavor=flavor)
+        body = index_template(
+            name=name, pattern=self.index, flavor=flavor, logs_components=logs_components
+        )
         del body["data_stream"]
         return name, body
 
@@ -186,7 +196,13 @@ class ClusterSink:
         Ours (``_meta.managed_by``) is replaced, so an upgrade brings its mappings;
         someone else's is left alone. Returns whether the template was written.
         """
-        name, body = self.template(flavor)
+        # Elasticsearch 8.11+ ships the logs@ components the template is composed of; an
+        # older cluster (or an API-compatible server) without them gets the template alone.
+        components = flavor == "elasticsearch" and all(
+            self._retrying(partial(self._client.has_component_template, name))
+            for name in LOGS_COMPONENTS
+        )
+        name, body = self.template(flavor, logs_components=components)
         present = self._retrying(lambda: self._client.get_template(name))
         if present is not None:
             meta = present.get("_meta")
