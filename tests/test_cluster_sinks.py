@@ -184,8 +184,9 @@ def test_data_streams_where_the_server_has_them(server: Server, source: Path) ->
     found = {name: ids_in(server, f"logs-1password_ecs.{name}-ds1") for name in names}
     assert sum(len(ids) for ids in found.values()) == RECORDS
     assert all(len(ids) == RECORDS // 3 for ids in found.values())
-    template = request(f"{server.url}/_index_template/logs-1password_ecs")
-    assert "data_stream" in template["index_templates"][0]["index_template"]
+    template = request(f"{server.url}/_index_template/logs-1password_ecs")["index_templates"]
+    assert "data_stream" in template[0]["index_template"]
+    assert not template[0]["index_template"].get("composed_of")  # this cluster has none
 
 
 def test_busy_and_failing_answers_are_retried_until_accepted(server: Server) -> None:
@@ -414,3 +415,22 @@ def test_a_template_of_the_same_name_that_we_did_not_write_is_left_alone(
     body = kept["index_templates"][0]["index_template"]
     assert body["priority"] == 7
     assert "_meta" not in body
+
+
+def test_the_template_is_composed_of_the_logs_components_when_the_cluster_has_them(
+    tmp_path: Path, source: Path
+) -> None:
+    """Elasticsearch 8.11+ has logs@mappings and logs@settings; noida-db is given them."""
+    from search_server import LOGS_MAPPINGS, LOGS_SETTINGS
+
+    server = start_server("elasticsearch", tmp_path / "es")
+    try:
+        request(f"{server.url}/_component_template/logs@mappings", "PUT", LOGS_MAPPINGS)
+        request(f"{server.url}/_component_template/logs@settings", "PUT", LOGS_SETTINGS)
+        status, _ = run(["convert", str(source), "--elasticsearch", server.url, "-q"])
+        assert status == 1
+        template = request(f"{server.url}/_index_template/logs-1password_ecs")
+        body = template["index_templates"][0]["index_template"]
+        assert body["composed_of"] == ["logs@mappings", "logs@settings"]
+    finally:
+        stop_server(server.process)
