@@ -153,3 +153,18 @@ def test_a_reader_sees_committed_documents_while_the_writer_holds_a_transaction(
         writer.flush()
         with EventStore.open(tmp_path / "s.db", readonly=True) as reader:
             assert reader.count() == 2
+
+
+def test_a_new_store_uses_16_kib_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    """Large pages fit documents better; a file made before keeps working as it is."""
+    EventStore.open(tmp_path / "new.db").close()
+    with sqlite3.connect(tmp_path / "new.db") as raw:
+        assert raw.execute("PRAGMA page_size").fetchone() == (16384,)
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    with sqlite3.connect(tmp_path / "old.db") as raw:
+        raw.execute("CREATE TABLE unrelated (x)")  # a file with content: 4 KiB pages
+    with EventStore.open(tmp_path / "old.db") as store:
+        store.write(_batch(_signin("A", "2024-05-01T10:00:01Z")))
+        store.flush()
+        assert store.connection.execute("PRAGMA page_size").fetchone() == (4096,)
+        assert store.count() == 1

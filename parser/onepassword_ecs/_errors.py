@@ -8,7 +8,9 @@ One root, so that a caller can catch everything this library raises on purpose::
     │                                             argument it cannot use
     ├── MappingTableError                         a mapping table in mappings/ is malformed
     ├── InputError                                an input cannot be read at all (stream)
-    ├── StoreError                                the event store cannot be opened or written
+    ├── SinkError                                 a destination cannot take documents at all
+    │   ├── StoreError                            the event store cannot be opened or written
+    │   └── ClusterError                          a search cluster is unreachable or refuses us
     ├── InvestigationError                        an investigation cannot be run as asked
     ├── DetectionError                            a rule, context file or export target is unusable
     └── CollectorError                            the collector cannot go on as asked
@@ -34,6 +36,7 @@ __all__ = [
     "REASONS",
     "ArgumentError",
     "BadCursorError",
+    "ClusterError",
     "CollectorConfigError",
     "CollectorError",
     "DetectionError",
@@ -44,6 +47,7 @@ __all__ = [
     "NotAuthorizedError",
     "OnePasswordEcsError",
     "RateLimitedError",
+    "SinkError",
     "StoreError",
     "TransientApiError",
 ]
@@ -106,11 +110,29 @@ class MappingTableError(OnePasswordEcsError):
     """
 
 
-class StoreError(OnePasswordEcsError):
+class SinkError(OnePasswordEcsError):
+    """A destination cannot take documents at all (as opposed to refusing one document).
+
+    A refused document is a :class:`~onepassword_ecs.stream.Rejection` and the stream
+    goes on; this error ends the run, because nothing more could be delivered, and the
+    caller (the collector) must not move its cursor.
+    """
+
+
+class StoreError(SinkError):
     """The embedded event store cannot be used as asked.
 
     Not a store, written by a newer program, missing when opened read-only, or opened
     read-only and written to. The message names the file and says what to do.
+    """
+
+
+class ClusterError(SinkError):
+    """An Elasticsearch or OpenSearch cluster cannot be used.
+
+    Unreachable after every retry, authentication refused, or the whole request
+    rejected. The message names the cluster by its address (never with credentials)
+    and gives the cluster's own reason.
     """
 
 

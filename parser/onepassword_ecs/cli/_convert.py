@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import Any
 
-from .._errors import ArgumentError
+from .._errors import ArgumentError, SinkError
 from ..mapping import check_timezone
 from ..stream import (
     MAX_RECORD_BYTES,
@@ -45,6 +45,7 @@ from ._common import (
 from ._datastream import add_data_stream_options, data_stream_stages
 from ._files import clashing_files
 from ._progress import progress_line
+from ._sink_options import add_sink_options, open_sinks, sinks_requested
 
 __all__ = ["register"]
 
@@ -111,6 +112,7 @@ def register(commands: Any) -> None:
         help="convert in N processes (output order and content are unchanged)",
     )
     add_data_stream_options(convert)
+    add_sink_options(convert)
     convert.add_argument(
         "--max-record-bytes",
         type=byte_size,
@@ -197,6 +199,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         return streams.fail(problem)
     stderr = streams.stderr
     progress = progress_line(stderr) if not args.quiet and stderr.isatty() else None
+    # Standard output gets the documents when asked (-o -) or when nothing else does.
+    to_stdout = args.output == "-" or (args.output is None and not sinks_requested(args))
     tally = Tally()
     status = EXIT_OK
     counter: CountingOutput | None = None
@@ -209,12 +213,14 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
                 errors = NdjsonSink(stack.enter_context(open(args.errors, "wb")), name="errors")
             else:
                 errors = _ErrorText(streams, progress)
-            out = stack.enter_context(atomic_output(args.output)) if to_file else streams.stdout
-            counter = CountingOutput(out)
-            documents = NdjsonSink(counter, name=args.output if to_file else "stdout")
+            sinks = open_sinks(args, stack)
+            if to_file or to_stdout:
+                out = stack.enter_context(atomic_output(args.output)) if to_file else streams.stdout
+                counter = CountingOutput(out)
+                sinks.insert(0, NdjsonSink(counter, name=args.output if to_file else "stdout"))
             convert(
                 FileSource(inputs, stdin=streams.stdin, max_record_bytes=args.max_record_bytes),
-                sinks=[documents],
+                sinks=sinks,
                 errors=errors,
                 tally=tally,
                 dataset=args.dataset,
@@ -225,7 +231,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
                 on_chunk=progress.update if progress is not None else None,
                 max_record_bytes=args.max_record_bytes,
             )
-            documents.flush()
+            for sink in sinks:
+                sink.flush()
             errors.flush()
         committed = True
         message = ""
@@ -249,6 +256,10 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         message = f"{PROG}: interrupted" + (
             f"; {args.output} was not written (left as it was)" if lost else ""
         )
+    except SinkError as exc:  # a store or cluster that cannot be used: the run stops
+        if progress is not None:
+            progress.clear()
+        return streams.fail(str(exc))
     except OSError as exc:  # -o in a missing folder, --errors unwritable, disk full...
         if progress is not None:
             progress.clear()
@@ -264,6 +275,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         streams.say(
             format_summary(tally, interrupted=status == EXIT_INTERRUPTED, delivery=delivery)
         )
-    if status == EXIT_OK and tally.rejected_total:
+    refused = any(sink.rejected for sink in tally.sinks.values())
+    if status == EXIT_OK and (tally.rejected_total or refused):
         status = EXIT_REJECTED
     return status
