@@ -72,3 +72,17 @@ def activity_store(activity: ModuleType, tmp_path_factory: pytest.TempPathFactor
     path = tmp_path_factory.mktemp("activity") / "activity.db"
     activity.build_store(path, activity.generate())
     return path
+
+
+@pytest.fixture(autouse=True)
+def _private_xdg_folders(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test writes into the real home: the default store and collector state go here.
+
+    ``collect`` with no destination writes to ``$XDG_DATA_HOME/onepassword-ecs/events.db``
+    and keeps its cursors under ``$XDG_STATE_HOME``; subprocesses inherit these too.
+    """
+    home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))

@@ -299,7 +299,7 @@ def test_secrets_are_refused_on_the_command_line(capsys: pytest.CaptureFixture[s
 def test_tls_with_a_ca_bundle_and_a_client_certificate(
     server: Server, source: Path, tmp_path: Path
 ) -> None:
-    """The cluster's certificate is checked against --ca-bundle; ours is presented."""
+    """The cluster's certificate is checked against --cluster-ca-bundle; ours is presented."""
     certs = make_certificates(tmp_path)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certs["server.pem"], certs["server.key"])
@@ -310,7 +310,7 @@ def test_tls_with_a_ca_bundle_and_a_client_certificate(
         client = ["--client-cert", str(certs["client.pem"]), "--client-key"]
         client.append(str(certs["client.key"]))
         target = ["convert", str(source), f"--{server.flavor}", url, "--index", "tls"]
-        status, summary = run([*target, "--ca-bundle", str(certs["ca.pem"]), *client])
+        status, summary = run([*target, "--cluster-ca-bundle", str(certs["ca.pem"]), *client])
         assert status == 1, summary
         assert "test client" in proxy.client_subjects
         # Without the CA bundle the server's certificate is not trusted: no documents.

@@ -442,11 +442,54 @@ def test_gzip_output_appends_members_across_runs(api: StubEventsApi, tmp_path: P
     assert ids([orjson.loads(x) for x in lines]) == {u: 1 for u in first | second}
 
 
-def test_stdout_when_no_output_file(api: StubEventsApi, tmp_path: Path) -> None:
+def test_standard_output_with_dash(api: StubEventsApi, tmp_path: Path) -> None:
     expected = feed(api, 3)
-    status, stdout, _ = run_cli(collect_args(api, tmp_path, "--once"))
+    status, stdout, _ = run_cli(collect_args(api, tmp_path, "--once", "-o", "-"))
     assert status == 0
     assert ids([orjson.loads(x) for x in stdout.splitlines()]) == {u: 1 for u in expected}
+
+
+def _stored_ids(path: Path) -> dict[str, int]:
+    with sqlite3.connect(path) as db:
+        return {event_id: 1 for (event_id,) in db.execute("SELECT event_id FROM events")}
+
+
+def test_no_destination_writes_to_the_default_store_and_says_where(
+    api: StubEventsApi, tmp_path: Path
+) -> None:
+    expected = feed(api, 3)
+    status, stdout, stderr = run_cli(collect_args(api, tmp_path, "--once"))
+    store = Path(os.environ["XDG_DATA_HOME"]) / "onepassword-ecs" / "events.db"
+    assert status == 0
+    assert stdout == b""
+    assert f"writing to the event store {store}" in stderr
+    assert _stored_ids(store) == {u: 1 for u in expected}
+
+
+def test_store_and_file_together_each_hold_every_event_once_across_runs(
+    api: StubEventsApi, tmp_path: Path
+) -> None:
+    first = feed(api, 4, prefix="A")
+    out, store = tmp_path / "out.ndjson", tmp_path / "events.db"
+    args = collect_args(api, tmp_path, "--once", "-o", str(out), "--store", str(store))
+    assert run_cli(args)[0] == 0
+    second = feed(api, 2, prefix="B")
+    assert run_cli(args)[0] == 0
+    everything = {u: 1 for u in first | second}
+    assert ids(read_ndjson(out)) == everything
+    assert _stored_ids(store) == everything
+
+
+def test_a_store_that_cannot_be_opened_is_a_usage_error_before_polling(
+    api: StubEventsApi, tmp_path: Path
+) -> None:
+    feed(api, 2)
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database" * 100)
+    status, _, stderr = run_cli(collect_args(api, tmp_path, "--once", "--store", str(junk)))
+    assert status == 2
+    assert "not a usable store" in stderr
+    assert page_requests(api) == []
 
 
 def test_status_flags_a_silent_stream(api: StubEventsApi, tmp_path: Path) -> None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import ssl
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .._errors import CollectorConfigError
+from .._errors import CollectorConfigError, SinkError
 from ..collect import (
     API_VERSIONS,
     DEFAULT_RATE_LIMITS,
@@ -42,6 +43,7 @@ from ..collect import (
 )
 from ._common import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, Streams, positive_int
 from ._datastream import add_data_stream_options, data_stream_stages
+from ._sink_options import add_sink_options, default_store_path, open_sinks, sinks_requested
 
 __all__ = ["register"]
 
@@ -123,7 +125,9 @@ def register(commands: Any) -> None:
         "-o",
         "--output",
         metavar="FILE",
-        help="append documents here, exactly once (NDJSON; .gz allowed); default standard output",
+        help="append documents here, exactly once (NDJSON; .gz allowed; '-' for standard "
+        "output); with no -o and no other destination, documents go to the event store at "
+        "$XDG_DATA_HOME/onepassword-ecs/events.db",
     )
     out.add_argument(
         "--errors", metavar="FILE", help="append rejected records here instead of standard error"
@@ -135,6 +139,7 @@ def register(commands: Any) -> None:
         help="state database (default $XDG_STATE_HOME/onepassword-ecs/collector.sqlite3)",
     )
     add_data_stream_options(out)
+    add_sink_options(parser)
     out.add_argument(
         "-q",
         "--quiet",
@@ -302,19 +307,33 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
             streams.stdout.flush()
             return EXIT_OK if healthy else EXIT_REJECTED
         warnings: list[str] = []
-        request = CollectRequest(
-            accounts=_accounts(args, warnings),
-            tunables=_tunables(args, warnings),
-            state_path=state_path,
-            output=args.output,
-            errors=args.errors,
-            once=args.once,
-            silence_alert=args.silence_alert,
-            quiet=args.quiet,
-            stages=data_stream_stages(args),
-        )
-        outcome = collect(request, stdout=streams.stdout, stderr=streams.stderr, warnings=warnings)
+        accounts = _accounts(args, warnings)
+        tunables = _tunables(args, warnings)
+        with ExitStack() as stack:
+            # With no -o and no destination option, documents go to the default store.
+            default_store = default_store_path() if args.output is None else None
+            sinks = open_sinks(args, stack, default_store=default_store)
+            if default_store is not None and not sinks_requested(args):
+                streams.say(f"onepassword-ecs: collect: writing to the event store {default_store}")
+            request = CollectRequest(
+                accounts=accounts,
+                tunables=tunables,
+                state_path=state_path,
+                output=args.output,
+                errors=args.errors,
+                once=args.once,
+                silence_alert=args.silence_alert,
+                quiet=args.quiet,
+                stages=data_stream_stages(args),
+                sinks=sinks,
+            )
+            outcome = collect(
+                request, stdout=streams.stdout, stderr=streams.stderr, warnings=warnings
+            )
     except CollectorConfigError as exc:
+        streams.fail(str(exc))
+        return EXIT_USAGE
+    except SinkError as exc:
         streams.fail(str(exc))
         return EXIT_USAGE
     for problem in outcome.problems:

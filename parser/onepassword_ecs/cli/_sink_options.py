@@ -136,7 +136,11 @@ def add_sink_options(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help=f"read the Elasticsearch API key (base64 id:key) from FILE instead of ${API_KEY_ENV}",
     )
-    group.add_argument("--ca-bundle", metavar="FILE", help="CA certificates to verify the cluster")
+    group.add_argument(
+        "--cluster-ca-bundle",
+        metavar="FILE",
+        help="CA certificates to verify the cluster (collect's --ca-bundle is the API's)",
+    )
     group.add_argument("--client-cert", metavar="FILE", help="TLS client certificate (PEM)")
     group.add_argument("--client-key", metavar="FILE", help="its private key (PEM)")
     group.add_argument(
@@ -178,7 +182,7 @@ def _auth(args: argparse.Namespace) -> ClusterAuth:
         api_key=_secret(args.cluster_api_key_file, API_KEY_ENV, "API key"),
         username=args.cluster_user,
         password=password if args.cluster_user is not None else None,
-        ca_bundle=args.ca_bundle,
+        ca_bundle=args.cluster_ca_bundle,
         client_cert=args.client_cert,
         client_key=args.client_key,
     )

@@ -48,6 +48,9 @@ class CollectRequest:
     quiet: bool = False
     stages: Sequence[Stage] = ()
     """Applied to every document after normalize, as ``convert`` does (data_stream.*)."""
+    sinks: Sequence[Sink] = ()
+    """Destinations opened by the caller (the store, clusters), beside ``output``; each is
+    flushed before every cursor commit like the file."""
 
 
 @dataclass
@@ -81,16 +84,26 @@ class _TextErrors:
 
 
 def open_sinks(
-    output: str | None, state: StateDb, stdout: IO[bytes], warnings: list[str], stack: ExitStack
+    output: str | None,
+    state: StateDb,
+    stdout: IO[bytes],
+    warnings: list[str],
+    stack: ExitStack,
+    others: Sequence[Sink] = (),
 ) -> list[Sink]:
-    """The document sinks of a run, each flushed before every cursor commit."""
+    """The document sinks of a run, each flushed before every cursor commit.
+
+    ``output`` is a file (exactly once) or ``-`` (standard output); ``others`` are the
+    destinations the caller opened. With neither, documents go to standard output.
+    """
     sinks: list[Sink] = []
     if output and output != "-":
         file_sink = ExactlyOnceFile(output, state, warnings)
         stack.callback(file_sink.close)
         sinks.append(file_sink)
-    else:
+    elif output == "-" or not others:
         sinks.append(NdjsonSink(stdout, name="stdout"))
+    sinks.extend(others)
     return sinks
 
 
@@ -169,7 +182,7 @@ def collect(
         state = _open_state(request.state_path)
         stack.callback(state.close)
         opened: list[str] = []
-        sinks = open_sinks(request.output, state, stdout, opened, stack)
+        sinks = open_sinks(request.output, state, stdout, opened, stack, request.sinks)
         for warning in opened:
             log.warning("output", message=warning)
         errors: Sink
