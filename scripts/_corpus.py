@@ -9,7 +9,7 @@ ways the mappers pay for (timestamp offsets and precisions, country names vs cod
 IPv4 vs IPv6, v1 vs v2 shapes). This module reproduces that mix with a fixed seed, so
 two runs of the benchmark time the same bytes.
 
-Shapes follow shared/reference/event-schemas.md and the repository's fixtures/.
+Shapes follow the Events API's documented record shapes and the repository's fixtures/.
 All identifiers, names, e-mail domains and most addresses are invented.
 """
 

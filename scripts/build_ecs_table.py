@@ -33,14 +33,24 @@ regeneration shows up in ``git diff`` as the fields that changed.
 
 Usage (from the repository root; needs the dev extra for PyYAML)::
 
-    python scripts/build_ecs_table.py                 # write the table
-    python scripts/build_ecs_table.py --check         # regenerate in memory, compare
-    python scripts/build_ecs_table.py --source PATH   # another copy of ecs_flat.yml
+    python scripts/build_ecs_table.py --check                     # offline: the table's pins
+    python scripts/build_ecs_table.py --check --source ecs_flat.yml   # regenerate, compare
+    python scripts/build_ecs_table.py --source ecs_flat.yml       # write the table
 
-``--check`` exits 0 when the committed table is exactly what the pinned source
-produces and 1 otherwise (printing the first differing lines); run it after
-touching this script or the table. The test suite does not run it, because the
-tests must not need ``../shared``.
+The source is not in this repository (1.2 MB of someone else's YAML). Get the pinned
+file with::
+
+    curl -fsSLo ecs_flat.yml \
+      https://raw.githubusercontent.com/elastic/ecs/354fd8d0ca99faa15405d1ea1d3bb396724d3e5a/generated/ecs/ecs_flat.yml
+
+``--check`` exits 0 when the committed table is right and 1 otherwise (printing what
+is wrong). With ``--source`` it regenerates the table in memory from the pinned file
+and compares the bytes. Without one (a fresh clone) it checks what can be checked
+offline: the table's sha256 is ``TABLE_SHA256``, the digest of what this script
+wrote from the pinned source, and the table claims ECS 9.4.0 from the pinned
+commit and sha256, is in the canonical form this script writes, and uses only types
+the validator and the template know. It says so, and how to run the full check.
+The test suite runs the offline check.
 """
 
 from __future__ import annotations
@@ -58,9 +68,16 @@ import yaml
 ECS_VERSION = "9.4.0"
 PINNED_COMMIT = "354fd8d0ca99faa15405d1ea1d3bb396724d3e5a"
 PINNED_SHA256 = "f2c78b7c68503d42f5713ebea63fbfafbbeb7056f0d3ec7208c9cc2202ba7d8f"
+# sha256 of the table this script writes from the pinned source: what lets --check
+# prove the committed table byte for byte without the source. Regenerating from the
+# pinned source (--check --source) verifies this pin too; update it with the table
+# whenever this script's output changes on purpose.
+TABLE_SHA256 = "bae95a2cc02198c7fe77a43228f0c5e83c12a5e81a88e4c05701a9e66c45e75b"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SOURCE = REPO_ROOT.parent / "shared" / "ecs" / "ecs_flat.yml"
+PINNED_URL = (
+    f"https://raw.githubusercontent.com/elastic/ecs/{PINNED_COMMIT}/generated/ecs/ecs_flat.yml"
+)
 OUTPUT = REPO_ROOT / "parser" / "onepassword_ecs" / "ecs" / "_ecs_fields.json"
 
 # Elasticsearch field types the validator and the template know how to handle.
@@ -169,10 +186,71 @@ def render(table: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def offline_problems(text: str) -> list[str]:
+    """What is wrong with a committed table, checked without its source.
+
+    The pins (version, commit, sha256) say which ecs_flat.yml the table claims to come
+    from; the canonical form and the known types say this script wrote it. Only a
+    regeneration from the source proves the fields themselves.
+    """
+    try:
+        table = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return [f"not valid JSON: {exc}"]
+    if not isinstance(table, dict) or not isinstance(table.get("fields"), dict):
+        return ["not a table: expected an object with 'fields'"]
+    problems = [
+        f"{key} is {table.get(key)!r}, the pin is {pinned!r}"
+        for key, pinned in (
+            ("ecs_version", ECS_VERSION),
+            ("source_commit", PINNED_COMMIT),
+            ("source_sha256", PINNED_SHA256),
+        )
+        if table.get(key) != pinned
+    ]
+    problems += [
+        f"fields.{name}: unsupported type {spec.get('type')!r}"
+        for name, spec in table["fields"].items()
+        if not isinstance(spec, dict) or spec.get("type") not in KNOWN_TYPES
+    ]
+    if not problems and render(table) != text:
+        problems.append("not in the canonical form this script writes (sorted, one field a line)")
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if digest != TABLE_SHA256:
+        problems.append(
+            f"sha256 {digest} is not TABLE_SHA256 {TABLE_SHA256}: the table was changed "
+            "without regenerating it from the pinned source (--check --source ecs_flat.yml)"
+        )
+    return problems
+
+
+def _offline_check(output: Path) -> int:
+    try:
+        text = output.read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"error: cannot read {output}: {exc}", file=sys.stderr)
+        return 1
+    problems = offline_problems(text)
+    if problems:
+        print(f"{output} is not the pinned table:", *problems, sep="\n  ", file=sys.stderr)
+        return 1
+    print(
+        f"{output} is the table this script wrote from the pinned ECS {ECS_VERSION} "
+        f"ecs_flat.yml (commit {PINNED_COMMIT[:8]}): its sha256 is TABLE_SHA256.\n"
+        "Not regenerated: no --source given. For the full check, fetch the pinned file:\n"
+        f"  curl -fsSLo ecs_flat.yml {PINNED_URL}\n"
+        "  python scripts/build_ecs_table.py --check --source ecs_flat.yml"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--source", type=Path, default=DEFAULT_SOURCE, help=f"default: {DEFAULT_SOURCE}"
+        "--source",
+        type=Path,
+        help=f"the pinned ecs_flat.yml ({PINNED_URL}); without it, --check checks the "
+        "committed table offline",
     )
     parser.add_argument("--output", type=Path, default=OUTPUT, help=f"default: {OUTPUT}")
     parser.add_argument(
@@ -187,6 +265,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    if args.source is None:
+        if args.check:
+            return _offline_check(args.output)
+        print(
+            "error: --source ecs_flat.yml is required to write the table; fetch the pinned "
+            f"file with\n  curl -fsSLo ecs_flat.yml {PINNED_URL}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         source_bytes = args.source.read_bytes()
     except OSError as exc:
@@ -228,6 +315,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: cannot read {args.output}: {exc}", file=sys.stderr)
             return 1
         if current == text:
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            if commit == PINNED_COMMIT and digest != TABLE_SHA256:
+                print(
+                    f"{args.output} is up to date, but TABLE_SHA256 in this script is stale: "
+                    f"set it to {digest}",
+                    file=sys.stderr,
+                )
+                return 1
             print(f"{args.output} is up to date ({len(text)} bytes).")
             return 0
         diff = difflib.unified_diff(
@@ -239,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args.output.write_text(text, encoding="utf-8")
     print(f"wrote {args.output} ({len(table['fields'])} fields, {len(text)} bytes)")
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if commit == PINNED_COMMIT and digest != TABLE_SHA256:
+        print(f"the table changed: set TABLE_SHA256 in {__file__} to {digest}", file=sys.stderr)
     return 0
 
 

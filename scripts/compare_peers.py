@@ -8,7 +8,7 @@ one of their raw inputs can be run through :func:`onepassword_ecs.normalize` and
 two documents set side by side. Each difference must then be either a deliberate
 decision (written down in ``docs/peer-comparison.md``) or a bug: this script finds
 them, a person judges them. It is a development aid, not a test: the peers are often
-wrong (see ``../shared/reference/peers.md``), so a difference is not a failure, and the
+wrong (docs/peer-comparison.md lists where), so a difference is not a failure, and the
 exit status is 0 whatever it finds (2 only when there is no peer data to read).
 
 How documents are compared:
@@ -33,10 +33,13 @@ How documents are compared:
 
 Usage::
 
-    python scripts/compare_peers.py                  # readable per-input report
-    python scripts/compare_peers.py --markdown       # summary table grouped by field
-    python scripts/compare_peers.py --json           # everything, machine-readable
-    python scripts/compare_peers.py --peers PATH     # another copy of shared/peers
+    python scripts/compare_peers.py --peers PATH              # readable per-input report
+    python scripts/compare_peers.py --peers PATH --markdown   # summary table by field
+    python scripts/compare_peers.py --peers PATH --json       # everything, machine-readable
+
+PATH holds ``elastic/`` (the ``test-*.json`` pipeline tests of Elastic's ``1password``
+integration, from elastic/integrations ``packages/1password/data_stream/*/_dev/test/pipeline``)
+and ``sekoia/`` (the ``test_*.json`` cases of Sekoia's 1Password intake format).
 
 Only the standard library, orjson and the package are used, so it runs in the project's
 own environment with nothing else installed.
@@ -57,9 +60,6 @@ from typing import Any
 import orjson
 
 from onepassword_ecs import ECS_VERSION, NormalizationError, __version__, normalize
-
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_PEERS = REPO.parent / "shared" / "peers"
 
 STATUSES = ("same", "differs", "only-peer", "only-ours")
 
@@ -542,8 +542,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--peers",
         type=Path,
-        default=DEFAULT_PEERS,
-        help="folder holding elastic/ and sekoia/ (default: ../shared/peers from the repo root)",
+        required=True,
+        help="folder holding elastic/ and sekoia/: the peers' published test cases",
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--markdown", action="store_true", help="summary table grouped by field")

@@ -39,3 +39,50 @@ _PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or (
     "ci" if os.environ.get("CI", "").lower() == "true" else "default"
 )
 settings.load_profile(_PROFILE)
+
+
+# --- the investigation test store (tests/test_investigate*.py, report, mcp) ---------------
+import importlib.util  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+from types import ModuleType  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+def _load_activity() -> ModuleType:
+    path = Path(__file__).resolve().parent.parent / "scripts" / "activity.py"
+    spec = importlib.util.spec_from_file_location("activity", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while defining
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def activity() -> ModuleType:
+    """scripts/activity.py: the month of activity with planted incidents."""
+    return _load_activity()
+
+
+@pytest.fixture(scope="session")
+def activity_store(activity: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of 300 people's month with the planted incidents, built once per session."""
+    path = tmp_path_factory.mktemp("activity") / "activity.db"
+    activity.build_store(path, activity.generate())
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _private_xdg_folders(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test writes into the real home: the default store and collector state go here.
+
+    ``collect`` with no destination writes to ``$XDG_DATA_HOME/onepassword-ecs/events.db``
+    and keeps its cursors under ``$XDG_STATE_HOME``; subprocesses inherit these too.
+    """
+    home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))

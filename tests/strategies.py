@@ -305,8 +305,9 @@ def _near_miss_edits() -> list[Callable[[str], str]]:
         lambda t: "2024-02-30" + t[10:],
         lambda t: t[:11] + "24" + t[13:],  # hour 24
         lambda t: t[:14] + "60" + t[16:],  # minute 60
-        lambda t: t[:17] + "60" + t[19:],  # leap second
-        lambda t: t[:19] + ".1234567890Z",  # ten fractional digits
+        lambda t: t[:17] + "60" + t[19:],  # leap second: valid only at 23:59:60 UTC
+        lambda t: t[:11] + "23:59:60" + t[19:],  # ... which this is when the offset is Z
+        lambda t: t[:19] + ".1234567890Z",  # ten fractional digits: cut to nine
         lambda t: t[:19] + ".Z",
         lambda t: t[:19] + "+24:00",
         lambda t: t[:19] + "+0",

@@ -26,10 +26,24 @@ ALLOWED: dict[str, set[str]] = {
     "mapping": {"ecs"},
     "golden": {"mapping", "ecs"},
     "stream": {"mapping", "ecs"},
+    "sinks": {"mapping", "ecs", "stream"},
+    "investigate": {"sinks"},
+    "collect": {"mapping", "stream"},
+    "detect": {"mapping", "ecs", "stream", "sinks"},
     "stages": {"mapping", "ecs"},
-    "cli": {"mapping", "ecs", "golden", "stream", "stages"},
+    "cli": {
+        "mapping",
+        "ecs",
+        "golden",
+        "stream",
+        "sinks",
+        "investigate",
+        "collect",
+        "detect",
+        "stages",
+    },
 }
-TOP_LEVEL_ALLOWED = {"_errors", "mappings"}
+TOP_LEVEL_ALLOWED = {"_errors", "mappings", "rules"}
 
 
 def _rooms() -> list[str]:

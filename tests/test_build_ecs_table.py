@@ -1,8 +1,8 @@
 """scripts/build_ecs_table.py, exercised on small synthetic flat files.
 
-The real source lives outside the repository (../shared), so these tests use
-tiny stand-ins; checking the committed table against the real file is the
-script's own ``--check`` mode.
+The real source is not in the repository, so these tests use tiny stand-ins and the
+offline ``--check`` (pins, canonical form, the table's own digest); regenerating the
+committed table from the real file is ``--check --source ecs_flat.yml``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import re
+import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 from types import ModuleType
@@ -145,3 +148,93 @@ def test_check_mode_compares_without_writing(script: ModuleType, tmp_path: Path)
     output.write_text(stale)
     assert _run(script, "--source", source, "--output", output, "--allow-other", "--check") == 1
     assert output.read_text() == stale
+
+
+# --- --check on a fresh clone: no source file anywhere --------------------------------
+
+
+def _fresh_clone(tmp_path: Path, table: str | None = None) -> Path:
+    """The script and the committed table, alone in a folder tree (no ../shared)."""
+    repo = tmp_path / "clone"
+    (repo / "scripts").mkdir(parents=True)
+    (repo / "scripts" / SCRIPT.name).write_bytes(SCRIPT.read_bytes())
+    target = repo / "parser" / "onepassword_ecs" / "ecs" / "_ecs_fields.json"
+    target.parent.mkdir(parents=True)
+    committed = resources.files("onepassword_ecs.ecs").joinpath("_ecs_fields.json").read_text()
+    target.write_text(committed if table is None else table)
+    return repo
+
+
+def _run_script(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(repo / "scripts" / SCRIPT.name), *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_check_works_on_a_fresh_clone_without_the_source(tmp_path: Path) -> None:
+    done = _run_script(_fresh_clone(tmp_path), "--check")
+    assert done.returncode == 0, done.stderr
+    assert "Not regenerated: no --source given" in done.stdout
+    assert "curl -fsSLo ecs_flat.yml https://raw.githubusercontent.com/elastic/ecs/" in done.stdout
+
+
+def test_offline_check_catches_a_hand_edited_table(script: ModuleType, tmp_path: Path) -> None:
+    committed = resources.files("onepassword_ecs.ecs").joinpath("_ecs_fields.json").read_text()
+    # Canonical and with the right pins, but one type changed by hand.
+    edited = script.render(json.loads(committed.replace('"ip"', '"keyword"', 1)))
+    done = _run_script(_fresh_clone(tmp_path, edited), "--check")
+    assert done.returncode == 1
+    assert "TABLE_SHA256" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("source_sha256", "0" * 64), ("source_commit", "unknown"), ("ecs_version", "9.3.0")],
+)
+def test_offline_check_catches_a_table_from_another_source(
+    script: ModuleType, key: str, value: str
+) -> None:
+    committed = resources.files("onepassword_ecs.ecs").joinpath("_ecs_fields.json").read_text()
+    table = json.loads(committed)
+    table[key] = value
+    problems = script.offline_problems(script.render(table))
+    assert any(problem.startswith(f"{key} is {value!r}") for problem in problems)
+
+
+def test_offline_check_catches_a_non_canonical_table(script: ModuleType) -> None:
+    committed = resources.files("onepassword_ecs.ecs").joinpath("_ecs_fields.json").read_text()
+    assert script.offline_problems(committed) == []
+    problems = script.offline_problems(json.dumps(json.loads(committed), indent=1))
+    assert any("canonical form" in problem for problem in problems)
+
+
+def test_writing_without_a_source_says_where_to_get_it(tmp_path: Path) -> None:
+    repo = _fresh_clone(tmp_path)
+    before = (repo / "parser" / "onepassword_ecs" / "ecs" / "_ecs_fields.json").read_text()
+    done = _run_script(repo, "--output", str(tmp_path / "out.json"))
+    assert done.returncode == 2
+    assert "--source ecs_flat.yml is required" in done.stderr
+    assert not (tmp_path / "out.json").exists()
+    assert (repo / "parser" / "onepassword_ecs" / "ecs" / "_ecs_fields.json").read_text() == before
+
+
+# --- no document sends users to a folder outside the repository ------------------------
+
+REPO = SCRIPT.parent.parent
+_OUTSIDE = re.compile(r"\.\./shared|\bshared/(?:ecs|peers|reference)\b")
+
+
+def test_no_doc_or_script_points_outside_the_repository() -> None:
+    texts = [REPO / "README.md", *REPO.glob("docs/**/*.md"), *REPO.glob("scripts/*.py")]
+    found = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for path in texts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if _OUTSIDE.search(line)
+    ]
+    assert not found, "\n".join(found)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -215,7 +216,7 @@ def test_bom_crlf_blank_lines_and_invalid_utf8() -> None:
     assert ids(out) == ["SIGNIN1", "AUDIT1"]
     [entry] = error_lines(err)
     assert entry["line"] == 5
-    assert entry["reason"] == "invalid_json"
+    assert entry["reason"] == "invalid_utf8"  # issue 9, item 9
     assert entry["input"] == '{"uuid": "\ufffd\ufffd"}'
 
 
@@ -323,6 +324,23 @@ def test_bad_gzip_is_exit_2_and_leaves_no_output_file(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.gz", "out.ndjson"]
 
 
+def test_bad_gzip_with_output_file_claims_nothing_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_source, "CHUNK_LINES", 10)
+    records = b"".join(line(record(SIGNIN, f"R{n}", country=f"{n:06d}")) for n in range(3000))
+    compressed = gzip.compress(records)
+    target = tmp_path / "out.ndjson"
+    status, _, err = run(["convert", "-o", str(target)], compressed[: len(compressed) // 2])
+    assert status == 2
+    assert not target.exists()
+    # What was converted before the damage never reached the file: not "written".
+    found = re.search(
+        r"([\d,]+) records read, \1 converted, 0 written, 0 rejected \(stopped\)", err
+    )
+    assert found and found.group(1) != "0", err
+
+
 def test_bad_gzip_on_stdout_keeps_what_was_converted_before_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -334,7 +352,8 @@ def test_bad_gzip_on_stdout_keeps_what_was_converted_before_it(
     written = ids(out)
     assert 0 < len(written) < 3000
     assert written == [f"R{n}" for n in range(len(written))]
-    assert f"{len(written):,} records read, {len(written):,} written, 0 rejected" in err
+    count = f"{len(written):,}"
+    assert f"{count} records read, {count} converted, {count} written, 0 rejected (stopped)" in err
     assert "-: cannot read" in err
 
 
@@ -396,7 +415,11 @@ def test_interrupt_with_output_file_writes_nothing_and_reports(
     status = main(["convert", "-o", str(target)], stdin=stdin, stdout=io.BytesIO(), stderr=err)
     assert status == 130
     assert list(tmp_path.iterdir()) == []
-    assert "30 records read, 30 written, 0 rejected (interrupted)" in err.getvalue()
+    # Nothing reached the file, and the summary says so instead of "30 written".
+    assert f"interrupted; {target} was not written (left as it was)" in err.getvalue()
+    assert "30 records read, 30 converted, 0 written, 0 rejected (interrupted)" in err.getvalue()
+    assert "converted by dataset: signin_attempts 30" in err.getvalue()
+    assert "30 written" not in err.getvalue()
 
 
 def test_interrupt_on_stdout_keeps_what_was_written(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -406,7 +429,7 @@ def test_interrupt_on_stdout_keeps_what_was_written(monkeypatch: pytest.MonkeyPa
     stdin = io.BufferedReader(InterruptingStdin(line(SIGNIN) * 35))
     assert main(["convert"], stdin=stdin, stdout=out, stderr=err) == 130
     assert len(out.getvalue().splitlines()) == 30
-    assert "(interrupted)" in err.getvalue()
+    assert "30 records read, 30 converted, 30 written, 0 rejected (interrupted)" in err.getvalue()
 
 
 def test_progress_only_on_a_terminal_and_not_when_quiet() -> None:

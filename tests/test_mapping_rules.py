@@ -64,7 +64,6 @@ def test_timestamp_missing_is_an_error_not_now() -> None:
         "2025-13-10T15:03:27Z",
         "2025-02-30T00:00:00Z",
         "2025-03-10T25:00:00Z",
-        "2025-03-10T15:03:27.1234567891Z",
         1700000000,
         "",
         ["2025"],
@@ -211,7 +210,8 @@ def test_item_usage_categorization(action: str, types: list[str]) -> None:
         ("sso_failed", "failure"),
         ("modern_version_failed", "failure"),
         ("firewall_failed", "failure"),
-        ("some_future_failure", "failure"),
+        ("some_future_failure", "unknown"),
+        ("SUCCESS", "unknown"),
     ],
 )
 def test_signin_outcome_follows_category(category: str, outcome: str) -> None:
@@ -371,7 +371,9 @@ def test_valid_ip_reaches_client_source_and_related(address: str) -> None:
     assert doc["related"]["ip"] == [address]
 
 
-@pytest.mark.parametrize("address", ["unknown", "10.0.0.999", "fe80::1%eth0", " 1.2.3.4"])
+@pytest.mark.parametrize(
+    "address", ["unknown", "10.0.0.999", "1.2.3.4%eth0", "fe80::1%", " 1.2.3.4"]
+)
 def test_invalid_ip_only_in_client_address(address: str) -> None:
     """An invalid IP never reaches an ip-typed field (it would reject the document)."""
     session = {**audit()["session"], "ip": address}
@@ -380,6 +382,23 @@ def test_invalid_ip_only_in_client_address(address: str) -> None:
     assert "ip" not in doc["client"]
     assert "ip" not in doc.get("source", {})
     assert "ip" not in doc.get("related", {})
+
+
+@pytest.mark.parametrize(
+    ("address", "ip"),
+    [("fe80::1%eth0", "fe80::1"), ("fe80::abcd:1%25", "fe80::abcd:1"), ("ff02::1%en0", "ff02::1")],
+)
+def test_ipv6_zone_id_is_stripped_for_ip_fields(address: str, ip: str) -> None:
+    """A link-local IPv6 with a zone id: the address without the zone in client.ip,
+    source.ip and related.ip (Elasticsearch refuses the zone), the raw text in
+    client.address and source.address."""
+    for doc in (
+        normalize(audit(session={**audit()["session"], "ip": address})),
+        normalize(signin(client={**CLIENT, "ip_address": address})),
+    ):
+        assert doc["client"]["address"] == doc["source"]["address"] == address
+        assert doc["client"]["ip"] == doc["source"]["ip"] == ip
+        assert doc["related"]["ip"] == [ip]
 
 
 def test_client_ip_key_is_accepted() -> None:
@@ -396,9 +415,9 @@ def test_client_ip_key_is_accepted() -> None:
         ("Canada", "Ontario", "Canada", "CA", "CA-ON"),
         ("CA", "Québec", "Canada", "CA", "CA-QC"),
         ("Canada", "Quebec", "Canada", "CA", "CA-QC"),
-        ("South Korea", "Seoul", "South Korea", "KR", None),
+        ("South Korea", "Seoul", "South Korea", "KR", "KR-11"),
         ("KR", None, "South Korea", "KR", None),
-        ("Russia", "Moscow", "Russia", "RU", None),
+        ("Russia", "Moscow", "Russia", "RU", "RU-MOW"),
         ("Côte d'Ivoire", None, "Côte d'Ivoire", "CI", None),
         ("Cote d'Ivoire", None, "Cote d'Ivoire", "CI", None),
         ("Atlantis", "Deep", "Atlantis", None, None),
@@ -459,7 +478,7 @@ def test_missing_session_location_client() -> None:
     """Absent optional objects simply leave their ECS fields out."""
     doc = normalize(audit(session=None, location=None))
     assert "client" not in doc and "source" not in doc and "host" not in doc
-    doc = normalize(signin(client=None, location=None))
+    doc = normalize(signin(client=None, location=None, country=None))
     assert "client" not in doc and "host" not in doc
 
 
@@ -599,7 +618,7 @@ def test_unknown_dataset_argument() -> None:
     [
         ("2025-03-10T15:03:27", "without a UTC offset"),
         ("20250310T150327Z", "not the RFC 3339 form"),
-        ("2025-13-01T00:00:00Z", "not a real date or time"),
+        ("2025-13-01T00:00:00Z", "month 13 does not exist"),
     ],
 )
 def test_bad_timestamp_message_says_what_is_wrong(raw: str, hint: str) -> None:

@@ -1,9 +1,9 @@
 """onepassword_ecs: 1Password Events API records → Elastic Common Schema 9.4.0 documents.
 
 The public surface is what ``__all__`` lists. Behind it the package is divided into
-rooms by concern (``mapping``, ``ecs``, ``stream``, ``stages``, ``golden``, ``cli``), each a
-sub-package whose own ``__all__`` says what the other rooms may use; the modules inside
-a room are private. ``docs/architecture.md`` draws the map.
+rooms by concern (``mapping``, ``ecs``, ``stream``, ``stages``, ``golden``, ``collect``,
+``cli``, ...), each a sub-package whose own ``__all__`` says what the other rooms may
+use; the modules inside a room are private. ``docs/architecture.md`` draws the map.
 
 >>> from onepassword_ecs import normalize
 >>> doc = normalize('{"uuid": "X", "timestamp": "2024-01-02T03:04:05Z", "category": "success"}')
@@ -14,6 +14,7 @@ a room are private. ``docs/architecture.md`` draws the map.
 from __future__ import annotations
 
 from ._errors import (
+    ArgumentError,
     LookupFileError,
     MappingTableError,
     NormalizationError,
@@ -28,6 +29,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ECS_VERSION",
+    "ArgumentError",
     "Dataset",
     "Enricher",
     "LookupFileError",

@@ -25,6 +25,7 @@ __all__ = [
     "EXIT_USAGE",
     "PROG",
     "Streams",
+    "byte_size",
     "dataset_argument",
     "flush_quietly",
     "positive_int",
@@ -74,6 +75,32 @@ def positive_int(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
     return number
+
+
+_BYTE_UNITS = {
+    "": 1,
+    "k": 1 << 10,
+    "kib": 1 << 10,
+    "m": 1 << 20,
+    "mib": 1 << 20,
+    "g": 1 << 30,
+    "gib": 1 << 30,
+}
+
+
+def byte_size(value: str) -> int:
+    """A size in bytes: ``1048576``, ``512KiB``, ``4M`` (multiples of 1024)."""
+    text = value.strip().lower()
+    digits = text.rstrip("kmgib")
+    unit = _BYTE_UNITS.get(text[len(digits) :].strip())
+    if not digits.strip().isdigit() or unit is None:
+        raise argparse.ArgumentTypeError(
+            f"not a size in bytes: {value!r} (examples: 1048576, 512KiB, 4MiB)"
+        )
+    size = int(digits) * unit
+    if size < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 byte, got {value!r}")
+    return size
 
 
 def silence_stdout(stream: IO[bytes]) -> None:

@@ -8,9 +8,15 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import Any
 
+from .._errors import ArgumentError, SinkError
+from ..mapping import check_timezone
 from ..stream import (
+    MAX_RECORD_BYTES,
+    PAGE_FACTOR,
     STDIN,
     Batch,
+    CountingOutput,
+    Delivery,
     FileSource,
     InputError,
     NdjsonSink,
@@ -20,6 +26,7 @@ from ..stream import (
     atomic_output,
     convert,
     format_summary,
+    writes_in_place,
 )
 from ._common import (
     EXIT_BROKEN_PIPE,
@@ -29,11 +36,16 @@ from ._common import (
     EXIT_USAGE,
     PROG,
     Streams,
+    byte_size,
     dataset_argument,
     flush_quietly,
     positive_int,
     silence_stdout,
 )
+from ._datastream import add_data_stream_options, data_stream_stages
+from ._files import clashing_files
+from ._progress import progress_line
+from ._sink_options import add_sink_options, open_sinks, sinks_requested
 from ._stage_options import StageConfigError, add_stage_options, build_stages, withhold_if_redacting
 
 __all__ = ["register"]
@@ -80,6 +92,14 @@ def register(commands: Any) -> None:
         help="keep each raw record in event.original",
     )
     convert.add_argument(
+        "--assume-timezone",
+        type=_zone_argument,
+        metavar="ZONE",
+        help="read timestamps that carry no UTC offset ('2021-12-03 19:52:52', from other "
+        "SIEMs' exports) in ZONE: UTC, an offset such as +02:00 or an IANA name such as "
+        "Europe/Paris (event.timezone names it); without it they are rejected",
+    )
+    convert.add_argument(
         "-q",
         "--quiet",
         action="store_true",
@@ -92,8 +112,28 @@ def register(commands: Any) -> None:
         metavar="N",
         help="convert in N processes (output order and content are unchanged)",
     )
+    add_data_stream_options(convert)
+    add_sink_options(convert)
+    convert.add_argument(
+        "--max-record-bytes",
+        type=byte_size,
+        default=MAX_RECORD_BYTES,
+        metavar="N",
+        help="reject a record (a line, or an item of a page) longer than N bytes as "
+        "record_too_large, without holding it in memory (default 1MiB; a page, an array "
+        f"line or a pretty-printed document may be {PAGE_FACTOR} times that)",
+    )
     add_stage_options(convert)
     convert.set_defaults(handler=run)
+
+
+def _zone_argument(text: str) -> str:
+    """Refuse an unknown --assume-timezone when the command line is read (exit 2)."""
+    try:
+        check_timezone(text)
+    except ArgumentError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("assume_timezone: ")) from None
+    return text
 
 
 class _ErrorText:
@@ -132,9 +172,31 @@ def _unreadable(inputs: Sequence[str]) -> str | None:
     return None
 
 
+def _delivery(
+    status: int, to_file: bool, in_place: bool, committed: bool, sent: int, tally: Tally
+) -> Delivery | None:
+    """What the summary may claim about the documents of a run that ended early.
+
+    None for a run that completed: every converted document was written. Otherwise an
+    ``-o`` file that is replaced at the end holds nothing; standard output, a device
+    or a FIFO holds what the operating system accepted; a pipe whose reader left took
+    documents its reader may never have read.
+    """
+    if committed:
+        return None
+    if status == EXIT_BROKEN_PIPE:
+        return Delivery(sent, "sent to the pipe", "the reader closed the output")
+    written = sent if not to_file or in_place else 0
+    ending = "interrupted" if status == EXIT_INTERRUPTED else "stopped"
+    return Delivery(written, "written", ending)
+
+
 def run(args: argparse.Namespace, streams: Streams) -> int:
     inputs: list[str] = args.inputs or [STDIN]
-    problem = _unreadable(inputs)
+    to_file = args.output is not None and args.output != "-"
+    problem = _unreadable(inputs) or clashing_files(
+        inputs, args.output if to_file else None, args.errors, streams.stdin
+    )
     if problem:
         return streams.fail(problem)
     try:
@@ -142,36 +204,51 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     except StageConfigError as exc:
         return streams.fail(str(exc))
     stderr = streams.stderr
-    progress = Progress(stderr) if not args.quiet and stderr.isatty() else None
-    to_file = args.output is not None and args.output != "-"
+    progress = progress_line(stderr) if not args.quiet and stderr.isatty() else None
+    # Standard output gets the documents when asked (-o -) or when nothing else does.
+    to_stdout = args.output == "-" or (args.output is None and not sinks_requested(args))
     tally = Tally()
     status = EXIT_OK
+    counter: CountingOutput | None = None
+    in_place = committed = False
     try:
+        in_place = to_file and writes_in_place(args.output)
         with ExitStack() as stack:
             errors: NdjsonSink | _ErrorText
             if args.errors:
                 errors = NdjsonSink(stack.enter_context(open(args.errors, "wb")), name="errors")
             else:
                 errors = _ErrorText(streams, progress)
-            out = stack.enter_context(atomic_output(args.output)) if to_file else streams.stdout
-            documents = NdjsonSink(out, name=args.output if to_file else "stdout")
+            sinks = open_sinks(args, stack)
+            if to_file or to_stdout:
+                out = stack.enter_context(atomic_output(args.output)) if to_file else streams.stdout
+                counter = CountingOutput(out)
+                sinks.insert(0, NdjsonSink(counter, name=args.output if to_file else "stdout"))
             convert(
-                FileSource(inputs, stdin=streams.stdin),
-                sinks=[documents],
+                FileSource(inputs, stdin=streams.stdin, max_record_bytes=args.max_record_bytes),
+                sinks=sinks,
                 errors=withhold_if_redacting(errors, stages),
-                stages=stages,
                 tally=tally,
                 dataset=args.dataset,
                 keep_original=args.keep_original,
+                assume_timezone=args.assume_timezone,
+                stages=[*stages, *data_stream_stages(args)],
                 workers=args.workers,
                 on_chunk=progress.update if progress is not None else None,
+                max_record_bytes=args.max_record_bytes,
             )
-            documents.flush()
+            for sink in sinks:
+                sink.flush()
             errors.flush()
+        committed = True
+        message = ""
     except BrokenPipeError:
-        # The reader (head, less) has all it wants: stop quietly, like other filters.
-        silence_stdout(streams.stdout)
-        return EXIT_BROKEN_PIPE
+        # The reader (head, less, a FIFO's reader) has all it wants: stop without a
+        # traceback; the summary says how many documents went into the pipe.
+        if not to_file:
+            silence_stdout(streams.stdout)
+        status = EXIT_BROKEN_PIPE
+        message = ""
     except InputError as exc:
         # What was converted before the unreadable part stays on standard output; an
         # -o file is not created (atomic_output removed it on the way out).
@@ -181,20 +258,30 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     except KeyboardInterrupt:
         flush_quietly(streams.stdout)
         status = EXIT_INTERRUPTED
-        message = f"{PROG}: interrupted" + (f"; {args.output} was not written" if to_file else "")
+        lost = to_file and not in_place
+        message = f"{PROG}: interrupted" + (
+            f"; {args.output} was not written (left as it was)" if lost else ""
+        )
+    except SinkError as exc:  # a store or cluster that cannot be used: the run stops
+        if progress is not None:
+            progress.clear()
+        return streams.fail(str(exc))
     except OSError as exc:  # -o in a missing folder, --errors unwritable, disk full...
         if progress is not None:
             progress.clear()
         where = f"{exc.filename}: " if exc.filename else ""
         return streams.fail(f"{where}{exc.strerror or exc}")
-    else:
-        message = ""
     if progress is not None:
         progress.clear()
     if message:
         streams.say(message)
     if not args.quiet:
-        streams.say(format_summary(tally, interrupted=status == EXIT_INTERRUPTED))
-    if status == EXIT_OK and tally.rejected_total:
+        sent = counter.lines if counter is not None else 0
+        delivery = _delivery(status, to_file, in_place, committed, sent, tally)
+        streams.say(
+            format_summary(tally, interrupted=status == EXIT_INTERRUPTED, delivery=delivery)
+        )
+    refused = any(sink.rejected for sink in tally.sinks.values())
+    if status == EXIT_OK and (tally.rejected_total or refused):
         status = EXIT_REJECTED
     return status

@@ -13,7 +13,18 @@ from collections.abc import Callable, Sequence
 from typing import IO, Any, TextIO
 
 from .. import __version__
-from . import _check, _convert, _template
+from . import (
+    _check,
+    _collect,
+    _convert,
+    _detect,
+    _investigate,
+    _mcp,
+    _report,
+    _rules,
+    _store,
+    _template,
+)
 from ._common import EXIT_BROKEN_PIPE, EXIT_USAGE, PROG, Streams, silence_stdout
 
 __all__ = ["SUBCOMMANDS", "main"]
@@ -22,6 +33,13 @@ SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (
     _convert.register,
     _check.register,
     _template.register,
+    _store.register,
+    _investigate.register,
+    _report.register,
+    _mcp.register,
+    _collect.register,
+    _detect.register,
+    _rules.register,
 )
 
 

@@ -31,10 +31,22 @@ from typing import Any
 from ._fielddefs import VENDOR_ROOT, vendor_fields
 from ._table import EcsField, ecs_namespaces, ecs_table, namespaces_of
 
-__all__ = ["MAX_DEPTH", "MAX_TERM_BYTES", "Problem", "validate"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "MAX_TERM_BYTES",
+    "Problem",
+    "StructureProblem",
+    "structure_problem",
+    "validate",
+]
 
 # Elasticsearch's default index.mapping.depth.limit: a field at a.b.c has depth 3.
 MAX_DEPTH = 20
+# Values a document or record may hold once written out as JSON (a shared sub-object
+# counts once per place it appears): far beyond any real record, small enough that
+# walking or encoding it stays bounded in time and memory.
+MAX_NODES = 1 << 21
 # Lucene's limit on one indexed term; a longer keyword value cannot be indexed.
 MAX_TERM_BYTES = 32766
 
@@ -103,6 +115,203 @@ def _schema() -> _Schema:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class StructureProblem:
+    """Why a Python value cannot be written out as JSON in bounded space.
+
+    ``kind`` is ``"cycle"`` (a container holds itself, directly or further down),
+    ``"too_large"`` (shared sub-objects make it more than ``MAX_NODES`` values once
+    written out) or ``"flagged"`` (a container of the class the caller asked about);
+    ``path`` is where, as keys and indexes from the top.
+    """
+
+    kind: str
+    path: tuple[Any, ...]
+
+
+# Classes that hold no other value: most of what a walk meets, so checked first (an
+# isinstance test against the Mapping ABC costs several times more).
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+def _children(node: Any) -> Iterator[tuple[Any, Any]] | None:
+    kind = node.__class__
+    if kind is dict or (kind not in _LEAVES and isinstance(node, Mapping)):
+        pairs: Iterator[tuple[Any, Any]] = iter(node.items())
+        return pairs
+    if kind is list or (kind not in _LEAVES and isinstance(node, list | tuple)):
+        return enumerate(node)
+    return None
+
+
+class _Found(Exception):
+    """Internal: a structure problem, its path collected while the recursion unwinds."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.keys: list[Any] = []
+
+
+def structure_problem(
+    value: Any, *, max_nodes: int = MAX_NODES, flagged: type | None = None
+) -> StructureProblem | None:
+    """Find a cycle, an explosion of shared sub-objects, or a ``flagged`` container.
+
+    Why: a dict that contains itself makes every recursive walk (ours, ``json.dumps``,
+    a bulk encoder) loop until memory runs out, and a few levels of an object listed
+    twice in itself double at each level. One depth-first walk keeps the ids of the
+    containers on the current path (a cycle) and the written-out size of each container
+    already finished (met again, it is counted without being walked again), so time and
+    memory are linear in the number of distinct containers. The walk recurses (fast on
+    the small records this runs on for every dict passed to ``normalize``); past the
+    interpreter's recursion limit it goes on with an explicit stack.
+    """
+    if _children(value) is None:
+        return None
+    try:
+        # Most values are small trees: a plain count settles them. A cycle or too many
+        # values exhausts its depth or node budget (bounded time), and a flagged
+        # container stops it; then the exact walk says which and where.
+        if _plain_count(value, _PLAIN_DEPTH, [max_nodes], flagged):
+            return None
+    except (_Found, RecursionError):
+        pass
+    try:
+        _size(value, set(), {}, max_nodes, flagged)
+    except _Found as found:
+        return StructureProblem(found.kind, tuple(reversed(found.keys)))
+    except RecursionError:
+        return _structure_problem_deep(value, max_nodes, flagged)
+    return None
+
+
+# How deep the plain count goes before handing over to the exact walk (a cycle makes
+# it go on for ever; a real record is a few levels deep).
+_PLAIN_DEPTH = 64
+
+
+def _plain_count(node: Any, depth: int, budget: list[int], flagged: type | None) -> bool:
+    """True when ``node`` is a tree within ``depth`` levels and ``budget`` values, with no
+    ``flagged`` container; False (or _Found) as soon as it may not be."""
+    if depth == 0:
+        return False
+    budget[0] -= len(node)
+    if budget[0] < 0:
+        return False
+    items = node.values() if node.__class__ is dict or isinstance(node, Mapping) else node
+    for child in items:
+        kind = child.__class__
+        if kind in _LEAVES:
+            continue
+        if kind is flagged:
+            raise _Found("flagged")
+        if (kind is dict or kind is list or isinstance(child, Mapping | list | tuple)) and (
+            not _plain_count(child, depth - 1, budget, flagged)
+        ):
+            return False
+    return True
+
+
+def _found(kind: str, key: Any) -> _Found:
+    found = _Found(kind)
+    found.keys.append(key)
+    return found
+
+
+def _size(
+    node: Any, on_path: set[int], sizes: dict[int, int], max_nodes: int, flagged: type | None
+) -> int:
+    """Written-out size of ``node`` (a container); raises _Found on a problem."""
+    identity = id(node)
+    on_path.add(identity)
+    size = 1 + len(node)
+    items = node.items() if node.__class__ is dict or isinstance(node, Mapping) else enumerate(node)
+    for key, child in items:
+        kind = child.__class__
+        if kind in _LEAVES:
+            continue
+        if kind is flagged:
+            raise _found("flagged", key)
+        if not (kind is dict or kind is list or isinstance(child, Mapping | list | tuple)):
+            continue
+        child_id = id(child)
+        if child_id in on_path:
+            raise _found("cycle", key)
+        known = sizes.get(child_id)
+        if known is None:
+            try:
+                known = _size(child, on_path, sizes, max_nodes, flagged)
+            except _Found as inner:
+                inner.keys.append(key)
+                raise
+        size += known - 1
+        if size > max_nodes:
+            raise _found("too_large", key)
+    on_path.discard(identity)
+    sizes[identity] = size
+    return size
+
+
+def _structure_problem_deep(
+    value: Any, max_nodes: int, flagged: type | None
+) -> StructureProblem | None:
+    """structure_problem with an explicit stack, for values nested past the recursion
+    limit (rare: only then is this slower walk paid for)."""
+    first = _children(value)
+    if first is None:
+        return None
+    # Frames: [container, its children, written-out size so far, key in its parent].
+    frames: list[list[Any]] = [[value, first, 1, None]]
+    on_path = {id(value)}
+    sizes: dict[int, int] = {}
+    while frames:
+        frame = frames[-1]
+        for key, child in frame[1]:
+            if child.__class__ in _LEAVES:
+                frame[2] += 1
+                continue
+            if child.__class__ is flagged:
+                return StructureProblem("flagged", _path_of(frames, key))
+            grandchildren = _children(child)
+            if grandchildren is None:
+                frame[2] += 1
+                continue
+            identity = id(child)
+            if identity in on_path:
+                return StructureProblem("cycle", _path_of(frames, key))
+            known = sizes.get(identity)
+            if known is not None:
+                frame[2] += known
+                if frame[2] > max_nodes:
+                    return StructureProblem("too_large", _path_of(frames, key))
+                continue
+            on_path.add(identity)
+            frames.append([child, grandchildren, 1, key])
+            break
+        else:
+            frames.pop()
+            on_path.discard(id(frame[0]))
+            sizes[id(frame[0])] = frame[2]
+            if frame[2] > max_nodes:
+                return StructureProblem("too_large", _path_of(frames, frame[3]))
+            if frames:
+                frames[-1][2] += frame[2]
+    return None
+
+
+def _path_of(frames: list[list[Any]], last: Any) -> tuple[Any, ...]:
+    return (*(frame[3] for frame in frames[1:]), last) if last is not None else ()
+
+
+def _structure_message(problem: StructureProblem) -> str:
+    if problem.kind == "cycle":
+        return "this object contains itself (a cycle): it cannot be written as JSON"
+    return (
+        f"shared sub-objects make this document more than {MAX_NODES} values once written as JSON"
+    )
+
+
 def validate(doc: Mapping[str, Any]) -> list[Problem]:
     """Return every problem found in ``doc``, in a stable order (by path, then message).
 
@@ -129,6 +338,10 @@ def validate(doc: Mapping[str, Any]) -> list[Problem]:
     """
     if not isinstance(doc, Mapping):
         return [Problem("", f"expected a JSON object at the top level, got {_got(doc)}")]
+    broken = structure_problem(doc)
+    if broken is not None:
+        # Walking a cycle would never end: this is the one problem reported.
+        return [Problem(_dotted(broken.path), _structure_message(broken))]
     walker = _Walker(_schema())
     walker.schema_object(doc, "", "", 0)
     walker.document_rules(doc)
@@ -527,6 +740,17 @@ def _got(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "an array"
     return f"a Python {type(value).__name__}"
+
+
+def _dotted(parts: tuple[Any, ...]) -> str:
+    """A structure path in the validator's notation: ``a.b[2].c``."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int) and not isinstance(part, bool):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
 
 
 def _path_order(path: str) -> str:

@@ -11,16 +11,22 @@ from __future__ import annotations
 
 from ._common import ECS_VERSION
 from ._dataset import Dataset, detect_dataset, parse_dataset
+from ._datastream import DataStreamStage
+from ._decode import decode_json
 from ._normalize import normalize
 from ._rerender import NameOf, render_message
 from ._tables import CATEGORY_TYPES, Tables, tables
+from ._timestamps import assumed_zone as check_timezone
 
 __all__ = [
     "CATEGORY_TYPES",
     "ECS_VERSION",
+    "DataStreamStage",
     "Dataset",
     "NameOf",
     "Tables",
+    "check_timezone",
+    "decode_json",
     "detect_dataset",
     "normalize",
     "parse_dataset",

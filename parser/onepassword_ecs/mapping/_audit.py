@@ -26,11 +26,13 @@ from ._common import (
     map_network,
     map_person,
     new_document,
+    readable_message,
     string_or_none,
     vendor_strings,
 )
 from ._passthrough import Passthrough
 from ._tables import CATEGORY_TYPES, AuditAction, AuditObjectType, tables
+from ._timestamps import AssumedZone
 
 __all__ = ["map_audit_event"]
 
@@ -122,13 +124,39 @@ def _object_phrase(
     object_uuid: str | None,
     target: Mapping[str, Any],
 ) -> str:
-    """ "vault 4VJ...", or "user Bob Tanaka" when the object is the affected person."""
-    noun = meta.name if meta is not _UNKNOWN_OBJECT else (object_type or "an object")
+    """ "vault 4VJ...", "the user Bob Tanaka" when the object is the affected person, or
+    "a vault" when the record names no object (never a bare "vault" mid-sentence)."""
+    noun = meta.name if meta is not _UNKNOWN_OBJECT else (object_type or "object")
     if meta.object == "user":
         who = display_name(target, "")
         if who:
-            return f"{noun} {who}"
-    return f"{noun} {object_uuid}" if object_uuid else noun
+            return f"the {noun} {who}"
+    if object_uuid:
+        return f"{noun} {object_uuid}"
+    return _with_article(noun)
+
+
+def _with_article(noun: str) -> str:
+    """ "a vault", "an invitation"; a noun that carries its own determiner or is plural
+    ("the account", "items") is left as it is."""
+    if noun.startswith("the ") or noun.endswith("s"):
+        return noun
+    # "an item", "an invitation", but "a user" (said "you-ser").
+    return f"{'an' if noun[0].lower() in 'aeio' else 'a'} {noun}"
+
+
+def _target_id(object_details: Any, object_uuid: str | None) -> str | None:
+    """The id ``user.target`` gets from ``object_uuid``, or None to take the details' own.
+
+    ``user.target.*`` describes one person: when ``object_details`` carries a uuid other
+    than ``object_uuid``, its name and email belong to that uuid, so that is the target's
+    id (``object_uuid`` stays in ``onepassword.object_uuid``).
+    """
+    if object_details.__class__ is dict:
+        own = object_details.get("uuid")
+        if own.__class__ is str and own and own != object_uuid:
+            return None
+    return object_uuid
 
 
 class _Formatter(dict[str, str]):
@@ -138,12 +166,12 @@ class _Formatter(dict[str, str]):
         return "{" + key + "}"
 
 
-def map_audit_event(record: dict[str, Any]) -> dict[str, Any]:
+def map_audit_event(record: dict[str, Any], zone: AssumedZone | None = None) -> dict[str, Any]:
     """Map one audit event (v1 or v2) to an ECS document."""
     extra = Passthrough()
     users: dict[str, None] = {}
     ips: dict[str, None] = {}
-    document, event = new_document(record, DATASET, extra)
+    document, event = new_document(record, DATASET, extra, zone)
     get = record.get
     vendor = extra.vendor
 
@@ -183,7 +211,11 @@ def map_audit_event(record: dict[str, Any]) -> dict[str, Any]:
     aux_details = get("aux_details")
     target: dict[str, Any]
     if object_details is not None or (meta.object == "user" and object_uuid):
-        target = map_person(object_details, "object_details", extra, users, object_uuid)
+        target = map_person(
+            object_details, "object_details", extra, users, _target_id(object_details, object_uuid)
+        )
+        if object_uuid and meta.object == "user":
+            users[object_uuid] = None
         if aux_details is not None:
             map_person(aux_details, "aux_details", extra, users)
     elif aux_details is not None:
@@ -215,7 +247,7 @@ def map_audit_event(record: dict[str, Any]) -> dict[str, Any]:
 
     session = get("session")
     if session is not None:
-        _map_session(document, session, extra, ips)
+        _map_session(document, session, extra, ips, zone)
     location = get("location")
     if location is not None:
         map_location(document, location, extra)
@@ -223,23 +255,30 @@ def map_audit_event(record: dict[str, Any]) -> dict[str, Any]:
         extra.unknown(vendor, record, _KNOWN, "")
 
     role = meta.aux_info_codes.get(aux_info) if aux_info else None
-    document["message"] = found.action.message.format_map(
-        _Formatter(
-            actor=display_name(actor, "An unknown user"),
-            target=display_name(target, "a user"),
-            object=_object_phrase(meta, object_type, object_uuid, target),
-            role=f" as a {role}" if role else "",
-            counts=_patch_counts(aux_info) if action == "patch" else "",
-            aux_info=aux_info or "",
-            aux_uuid=aux_uuid or "an unknown group",
-            action=action or "an unnamed action",
+    document["message"] = readable_message(
+        found.action.message.format_map(
+            _Formatter(
+                actor=display_name(actor, "An unknown user"),
+                target=display_name(target, "a user"),
+                object=_object_phrase(meta, object_type, object_uuid, target),
+                role=f" as a {role}" if role else "",
+                new_role=f" to {role}" if role else "",
+                counts=_patch_counts(aux_info) if action == "patch" else "",
+                aux_info=aux_info or "",
+                aux_uuid=aux_uuid or "an unknown group",
+                action=action or "an unnamed action",
+            )
         )
     )
     return finish_document(document, extra, users, ips)
 
 
 def _map_session(
-    document: dict[str, Any], raw: Any, extra: Passthrough, ips: dict[str, None]
+    document: dict[str, Any],
+    raw: Any,
+    extra: Passthrough,
+    ips: dict[str, None],
+    zone: AssumedZone | None,
 ) -> None:
     """``session``: ip → client/source, device → ``host.id``, the rest → onepassword.session."""
     if raw.__class__ is not dict:
@@ -264,7 +303,7 @@ def _map_session(
         vendor["uuid"] = session_uuid
     started = get("login_time")
     if started is not None:
-        started = login_time(started, extra)
+        started = login_time(started, extra, zone)
         if started:
             vendor["login_time"] = started
     if not raw.keys() <= _SESSION_KEYS:

@@ -12,15 +12,16 @@ slow, careful handling (wrong types, unknown keys) only runs when a record needs
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
 from .._errors import NormalizationError
 from ._geo import place
-from ._net import valid_ip
+from ._net import indexable_ip
 from ._passthrough import Passthrough
-from ._timestamps import to_utc
+from ._timestamps import AssumedZone, to_utc, to_utc_assuming
 
 __all__ = [
     "ECS_VERSION",
@@ -29,10 +30,12 @@ __all__ = [
     "login_time",
     "map_client",
     "map_client_side",
+    "map_country",
     "map_location",
     "map_network",
     "map_person",
     "new_document",
+    "readable_message",
     "string_or_none",
     "vendor_strings",
 ]
@@ -77,6 +80,34 @@ _FLOAT32_MAX = 3.4028234663852886e38
 _LOCATION_KEYS = frozenset({"country", "region", "city", "latitude", "longitude"})
 
 
+# What a display name must not smuggle into ``message``: C0 and C1 control characters
+# (line breaks, tabs, escape sequences), DEL, the Unicode line and paragraph separators,
+# and the bidirectional marks, embeddings, overrides and isolates that reorder text on
+# screen (a name ending in U+202E makes what follows it read backwards).
+_UNSAFE_IN_MESSAGE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def readable_message(text: str) -> str:
+    """``message`` with every character that could forge or reorder log text escaped.
+
+    The message is built from names users choose; a name holding a line break could
+    make one event look like two in a log viewer, a bidi override could make it read
+    as something else. They are written as ``\\uXXXX`` escapes, in the message only:
+    the fields keep the exact raw values, so nothing is lost.
+    """
+    if text.isprintable():
+        # Every character above is unprintable (controls, separators, format marks):
+        # a printable message, the overwhelming case, is checked at C speed.
+        return text
+    return _UNSAFE_IN_MESSAGE.sub(_escaped, text)
+
+
 def string_or_none(value: Any, path: str, extra: Passthrough) -> str | None:
     """``value`` when it is a non-empty string; another non-null value is kept as malformed.
 
@@ -111,12 +142,14 @@ def vendor_strings(
 
 
 def new_document(
-    record: dict[str, Any], dataset: str, extra: Passthrough
+    record: dict[str, Any], dataset: str, extra: Passthrough, zone: AssumedZone | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The fields every document has; returns the document and its ``event`` object.
 
     ``@timestamp`` comes from ``timestamp``; missing or unparseable is an error, never
     "now" (a wrong time silently moves the event out of every investigation window).
+    A timestamp without an offset is read in ``zone`` when the caller named one, and
+    ``event.timezone`` then says so (ECS: the zone of a timestamp that carried none).
     """
     timestamp = record.get("timestamp")
     if timestamp is None:
@@ -131,11 +164,13 @@ def new_document(
         uuid = string_or_none(uuid, "uuid", extra)
     if uuid:
         event["id"] = uuid
-    document = {
-        "@timestamp": to_utc(timestamp, "$.timestamp"),
-        "ecs": {"version": ECS_VERSION},
-        "event": event,
-    }
+    if zone is None:
+        moment = to_utc(timestamp, "$.timestamp")
+    else:
+        moment, assumed = to_utc_assuming(timestamp, "$.timestamp", zone)
+        if assumed:
+            event["timezone"] = zone.name
+    document = {"@timestamp": moment, "ecs": {"version": ECS_VERSION}, "event": event}
     return document, event
 
 
@@ -307,17 +342,19 @@ def map_client_side(
 
 
 def map_network(document: dict[str, Any], address: str, ips: dict[str, None]) -> None:
-    """The client's address: raw text always in ``client.address``; a valid IP also in
-    ``client.ip``, ``source.ip`` / ``source.address`` and ``related.ip``.
+    """The client's address: raw text always in ``client.address``; when it is an IP
+    (an IPv6 zone id stripped, see _net.indexable_ip) also ``client.ip``, ``source.ip``
+    and ``related.ip``, with the raw text in ``source.address``.
     """
     client = document.get("client")
     if client is None:
         client = document["client"] = {}
     client["address"] = address
-    if valid_ip(address):
-        client["ip"] = address
-        document["source"] = {"address": address, "ip": address}
-        ips[address] = None
+    ip = indexable_ip(address)
+    if ip is not None:
+        client["ip"] = ip
+        document["source"] = {"address": address, "ip": ip}
+        ips[ip] = None
 
 
 def map_location(document: dict[str, Any], raw: Any, extra: Passthrough) -> None:
@@ -344,6 +381,21 @@ def map_location(document: dict[str, Any], raw: Any, extra: Passthrough) -> None
                 _put_geo(document, geo)
             return
     _map_location_slowly(document, raw, extra)
+
+
+def map_country(document: dict[str, Any], country: str) -> None:
+    """A country alone (sign-ins' top-level ``country``) → ``client.geo`` and ``source.geo``.
+
+    Only for a record without ``location``, and only when the value resolves to an ISO
+    3166 country (a code, as the API documents, or an English name, as its examples
+    show): a place we cannot name is left under ``onepassword.country`` alone.
+    """
+    found = place(country, None, None, None, None, "NoneType", "NoneType")
+    if found is None:
+        return
+    names = dict(found[0])
+    if "country_iso_code" in names:
+        _put_geo(document, names)
 
 
 def _place_names(raw: dict[str, Any]) -> _Pairs | None:
@@ -556,9 +608,11 @@ def _map_client_slowly(
         extra.vendor["client"] = vendor
 
 
-def login_time(value: Any, extra: Passthrough) -> str | None:
+def login_time(value: Any, extra: Passthrough, zone: AssumedZone | None = None) -> str | None:
     """``session.login_time`` in UTC like ``@timestamp``; unparseable → malformed, not an error."""
     try:
+        if zone is not None:
+            return to_utc_assuming(value, "$.session.login_time", zone)[0]
         return to_utc(value, "$.session.login_time")
     except NormalizationError:
         extra.bad("session.login_time", value)

@@ -73,8 +73,12 @@ def detect_dataset(record: Mapping[str, Any], dataset: Dataset | str | None = No
 
     In order: the explicit ``dataset`` argument; the collector hint field
     ``sekoia_event_type`` (when it names a stream); the record's shape: keys only one
-    stream carries. Raises ``NormalizationError('unknown_dataset')`` when none decides.
+    stream carries. Raises ``NormalizationError('unknown_dataset')`` when none decides,
+    and ``NormalizationError('not_an_object')`` when ``record`` is not a mapping.
     """
+    if not isinstance(record, Mapping):
+        kind = "null" if record is None else type(record).__name__
+        raise NormalizationError("not_an_object", f"expected a JSON object, got {kind}", "$")
     if dataset is not None:
         return dataset if isinstance(dataset, Dataset) else parse_dataset(dataset)
     hint = record.get(HINT_FIELD)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pycountry
 
+from .._errors import MappingTableError
 from ._tables import tables
 
 __all__ = ["place", "resolve_country", "resolve_region", "valid_coordinates"]
@@ -81,11 +82,28 @@ def _squash(text: str) -> str:
 
 @cache
 def _region_index(country_code: str) -> dict[str, str]:
-    """Squashed subdivision name or code suffix → ISO 3166-2 code, for one country."""
+    """Squashed region name or code suffix → ISO 3166-2 code, for one country.
+
+    First the GeoIP English names of mappings/region_aliases.toml, then pycountry's
+    first-level subdivisions, then the lower levels: GeoIP's ``region`` is the first
+    level, so a province that shares its region's name ("Madrid", "Valencia") must not
+    take the region's place.
+    """
     index: dict[str, str] = {}
-    subdivisions = pycountry.subdivisions.get(country_code=country_code)  # type: ignore[no-untyped-call]
-    for subdivision in subdivisions or ():
-        code: str = subdivision.code
+    found = pycountry.subdivisions.get(country_code=country_code)  # type: ignore[no-untyped-call]
+    subdivisions = sorted(
+        found or (), key=lambda item: getattr(item, "parent_code", None) is not None
+    )
+    known = {subdivision.code for subdivision in subdivisions}
+    for name, code in tables().region_aliases.get(country_code, {}).items():
+        if code not in known:
+            raise MappingTableError(
+                f"mappings/region_aliases.toml: {country_code}: {name!r} = {code!r} is not "
+                f"an ISO 3166-2 subdivision of {country_code} (pycountry)"
+            )
+        index[_squash(name)] = code
+    for subdivision in subdivisions:
+        code = subdivision.code
         index.setdefault(_squash(subdivision.name), code)
         index.setdefault(_squash(code.split("-", 1)[1]), code)
     return index

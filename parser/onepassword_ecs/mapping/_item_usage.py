@@ -13,11 +13,13 @@ from ._common import (
     finish_document,
     map_client_side,
     new_document,
+    readable_message,
     string_or_none,
     vendor_strings,
 )
 from ._passthrough import Passthrough
 from ._tables import ItemUsageAction, tables
+from ._timestamps import AssumedZone
 
 __all__ = ["map_item_usage"]
 
@@ -37,12 +39,12 @@ _UNKNOWN_ACTION = ItemUsageAction(
 _ACTIONS = tables().item_usage_actions
 
 
-def map_item_usage(record: dict[str, Any]) -> dict[str, Any]:
+def map_item_usage(record: dict[str, Any], zone: AssumedZone | None = None) -> dict[str, Any]:
     """Map one item usage (v1 or v2) to an ECS document."""
     extra = Passthrough()
     users: dict[str, None] = {}
     ips: dict[str, None] = {}
-    document, event = new_document(record, DATASET, extra)
+    document, event = new_document(record, DATASET, extra, zone)
     get = record.get
     vendor = extra.vendor
 
@@ -68,10 +70,12 @@ def map_item_usage(record: dict[str, Any]) -> dict[str, Any]:
     if not record.keys() <= _KNOWN:
         extra.unknown(vendor, record, _KNOWN, "")
 
-    document["message"] = rule.message.format(
-        user=display_name(user, "An unknown user"),
-        item=item or "(unknown)",
-        vault=vault or "(unknown)",
-        action=action or "action not reported",
+    document["message"] = readable_message(
+        rule.message.format(
+            user=display_name(user, "An unknown user"),
+            item=item or "(unknown)",
+            vault=vault or "(unknown)",
+            action=action or "action not reported",
+        )
     )
     return finish_document(document, extra, users, ips)

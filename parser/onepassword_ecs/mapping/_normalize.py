@@ -14,27 +14,67 @@ from typing import Any
 import orjson
 
 from .._errors import NormalizationError
+from ..ecs import MAX_NODES, structure_problem
 from ._audit import map_audit_event
 from ._common import ECS_VERSION
 from ._dataset import Dataset, detect_dataset
+from ._datastream import add_data_stream, check_namespace
+from ._decode import DuplicateKeys, JsonObject, decode_record, duplicate_key_error
 from ._item_usage import map_item_usage
 from ._passthrough import json_text
 from ._signin import map_signin_attempt
+from ._timestamps import AssumedZone, assumed_zone
 
 __all__ = ["ECS_VERSION", "normalize"]
 
-_MAPPERS: dict[Dataset, Callable[[dict[str, Any]], dict[str, Any]]] = {
+_MAPPERS: dict[Dataset, Callable[[dict[str, Any], AssumedZone | None], dict[str, Any]]] = {
     Dataset.audit_events: map_audit_event,
     Dataset.item_usages: map_item_usage,
     Dataset.signin_attempts: map_signin_attempt,
 }
 
 
-def _decode(record: str | bytes | bytearray | memoryview) -> Any:
-    try:
-        return orjson.loads(record)
-    except orjson.JSONDecodeError as exc:
-        raise NormalizationError("invalid_json", f"not valid JSON: {exc}") from None
+def _check_structure(data: Any) -> None:
+    """Refuse a Python object no JSON text could hold, before anything walks it.
+
+    A container that holds itself would make the mappers' pass-through (and any
+    encoder) loop until memory runs out; shared sub-objects nested a few dozen levels
+    write out as more values than there are atoms. A record from a page that repeated a
+    key (decode_json marks it) is refused here too, with its path.
+    """
+    if data.__class__ is DuplicateKeys:
+        raise duplicate_key_error(data) or AssertionError("a DuplicateKeys names its key")
+    problem = structure_problem(data, flagged=DuplicateKeys)
+    if problem is None:
+        return
+    path = _json_path(problem.path)
+    if problem.kind == "cycle":
+        raise NormalizationError(
+            "cyclic_structure",
+            "the record contains itself (a cycle): no JSON text can hold it",
+            path,
+        )
+    if problem.kind == "flagged":
+        found = duplicate_key_error(data)
+        if found is not None:
+            raise found
+    raise NormalizationError(
+        "record_too_large",
+        f"shared sub-objects make this record more than {MAX_NODES} values once written as JSON",
+        path,
+    )
+
+
+def _json_path(parts: tuple[Any, ...]) -> str:
+    path = "$"
+    for part in parts:
+        if isinstance(part, int) and not isinstance(part, bool):
+            path += f"[{part}]"
+        elif isinstance(part, str) and part.isidentifier():
+            path += f".{part}"
+        else:
+            path += f"[{json_text(str(part))}]"
+    return path
 
 
 def _check_unicode(data: Any) -> None:
@@ -67,37 +107,54 @@ def normalize(
     *,
     dataset: Dataset | str | None = None,
     keep_original: bool = False,
+    assume_timezone: str | None = None,
+    data_stream_namespace: str | None = None,
 ) -> dict[str, Any]:
     """Turn one 1Password Events API record into one ECS 9.4.0 document.
 
     ``record`` is a dict or its JSON text (str or bytes). ``dataset`` forces the stream
     (a :class:`Dataset` or its name); otherwise it is detected (see ``detect_dataset``).
     ``keep_original`` adds ``event.original`` with the raw JSON text.
+    ``assume_timezone`` (``"UTC"``, an offset such as ``"+02:00"`` or an IANA zone name;
+    off by default) is the zone to read timestamps that carry no offset in, for exports
+    from other systems (``2021-12-03 19:52:52``); ``event.timezone`` then names it.
+    ``data_stream_namespace`` (such as ``"default"``) adds ``data_stream.type``,
+    ``.dataset`` and ``.namespace``: the document then names the data stream
+    ``logs-1password_ecs.<dataset>-<namespace>`` that the index template types.
 
-    Returns a JSON-ready nested dict. The input is never modified. Raises only
-    :class:`NormalizationError`, whose ``reason`` and ``path`` say what was wrong.
+    Returns a JSON-ready nested dict. The input is never modified. Raises
+    :class:`NormalizationError`, whose ``reason`` and ``path`` say what was wrong with
+    the record, or :class:`ArgumentError` for an ``assume_timezone`` that is not a zone.
     """
+    if data_stream_namespace is not None:
+        check_namespace(data_stream_namespace)  # the caller's mistake, whatever the record
+    zone = assumed_zone(assume_timezone) if assume_timezone is not None else None
     if (
         record.__class__ is bytes
         or record.__class__ is str
         or isinstance(record, bytearray | memoryview)
     ):
-        data = _decode(record)
+        data = decode_record(record)
+    elif record.__class__ is JsonObject:
+        data = record  # read from JSON text by decode_json: a tree of valid Unicode
     else:
         data = record
+        _check_structure(data)
         _check_unicode(data)
-    if data.__class__ is not dict and isinstance(data, Mapping):
-        data = dict(data)
-    if data.__class__ is not dict:
+        if data.__class__ is not dict and isinstance(data, Mapping):
+            data = dict(data)
+    if data.__class__ is not dict and data.__class__ is not JsonObject:
         kind = "array" if isinstance(data, list) else type(data).__name__
         if data is None:
             kind = "null"
         raise NormalizationError("not_an_object", f"expected a JSON object, got {kind}", "$")
     which = detect_dataset(data, dataset)
     try:
-        document = _MAPPERS[which](data)
+        document = _MAPPERS[which](data, zone)
         if keep_original:
             document["event"]["original"] = _original_text(record, data)
+        if data_stream_namespace is not None:
+            add_data_stream(document, which, data_stream_namespace)
     except NormalizationError:
         raise
     except Exception as exc:  # a mapper bug must not end the caller's stream

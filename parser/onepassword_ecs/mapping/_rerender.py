@@ -17,12 +17,12 @@ from typing import Any
 
 from ._audit import DATASET as _AUDIT_EVENTS
 from ._audit import _categorize, _Formatter, _object_phrase, _patch_counts
-from ._common import display_name
+from ._common import display_name, readable_message
 from ._item_usage import _ACTIONS as _ITEM_USAGE_ACTIONS
 from ._item_usage import _UNKNOWN_ACTION as _UNKNOWN_ITEM_USAGE_ACTION
 from ._item_usage import DATASET as _ITEM_USAGES
 from ._signin import _CATEGORIES as _SIGNIN_CATEGORIES
-from ._signin import _FAILED, _NO_CATEGORY
+from ._signin import _NO_CATEGORY, _UNRECOGNIZED
 from ._signin import DATASET as _SIGNIN_ATTEMPTS
 
 __all__ = ["NameOf", "render_message"]
@@ -68,17 +68,22 @@ def render_message(document: Mapping[str, Any], name_of: NameOf | None = None) -
         rule = _ITEM_USAGE_ACTIONS.get(action) if action else None
         item = vendor.get("item_uuid")
         vault = vendor.get("vault_uuid")
-        return (rule or _UNKNOWN_ITEM_USAGE_ACTION).message.format(
-            user=display_name(user, "An unknown user"),
-            item=(named(item) or item) if item.__class__ is str and item else "(unknown)",
-            vault=(named(vault) or vault) if vault.__class__ is str and vault else "(unknown)",
-            action=action or "action not reported",
+        return readable_message(
+            (rule or _UNKNOWN_ITEM_USAGE_ACTION).message.format(
+                user=display_name(user, "An unknown user"),
+                item=(named(item) or item) if item.__class__ is str and item else "(unknown)",
+                vault=(named(vault) or vault) if vault.__class__ is str and vault else "(unknown)",
+                action=action or "action not reported",
+            )
         )
     if dataset == _SIGNIN_ATTEMPTS:
-        category = _SIGNIN_CATEGORIES.get(action, _FAILED) if action else _NO_CATEGORY
-        return category.message.format(
-            user=display_name(user, "An unknown user"),
-            reason=_text(event.get("reason")) or "no reason given",
+        category = _SIGNIN_CATEGORIES.get(action, _UNRECOGNIZED) if action else _NO_CATEGORY
+        return readable_message(
+            category.message.format(
+                user=display_name(user, "An unknown user"),
+                reason=_text(event.get("reason")) or "no reason given",
+                category=action or "",
+            )
         )
     if dataset == _AUDIT_EVENTS:
         return _audit_message(action, vendor, user, named)
@@ -99,15 +104,18 @@ def _audit_message(
         target = {}
     object_name = (named(object_uuid) or object_uuid) if object_uuid else None
     role = meta.aux_info_codes.get(aux_info) if aux_info else None
-    return found.action.message.format_map(
-        _Formatter(
-            actor=display_name(user, "An unknown user"),
-            target=display_name(target, "a user"),
-            object=_object_phrase(meta, object_type, object_name, target),
-            role=f" as a {role}" if role else "",
-            counts=_patch_counts(aux_info) if action == "patch" else "",
-            aux_info=aux_info or "",
-            aux_uuid=(named(aux_uuid) or aux_uuid) if aux_uuid else "an unknown group",
-            action=action or "an unnamed action",
+    return readable_message(
+        found.action.message.format_map(
+            _Formatter(
+                actor=display_name(user, "An unknown user"),
+                target=display_name(target, "a user"),
+                object=_object_phrase(meta, object_type, object_name, target),
+                role=f" as a {role}" if role else "",
+                new_role=f" to {role}" if role else "",
+                counts=_patch_counts(aux_info) if action == "patch" else "",
+                aux_info=aux_info or "",
+                aux_uuid=(named(aux_uuid) or aux_uuid) if aux_uuid else "an unknown group",
+                action=action or "an unnamed action",
+            )
         )
     )

@@ -13,9 +13,9 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, RootModel, StringConstraints, ValidationError
 
 from .._errors import MappingTableError
 
@@ -110,6 +110,15 @@ class _CountryAliasesFile(_Strict):
     display_names: dict[str, str]
 
 
+# region_aliases.toml: country code → {GeoIP English name → ISO 3166-2 code}.
+_RegionAliasesFile = RootModel[
+    dict[
+        Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")],
+        dict[str, Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$")]],
+    ]
+]
+
+
 @dataclass(frozen=True, slots=True)
 class AuditObjectType:
     """What an audit `object_type` code means (see mappings/audit_object_types.toml)."""
@@ -164,6 +173,8 @@ class Tables:
     item_usage_actions: dict[str, ItemUsageAction]
     country_names: dict[str, str]
     country_display_names: dict[str, str]
+    # country code -> {GeoIP English region name -> ISO 3166-2 code}
+    region_aliases: dict[str, dict[str, str]]
 
 
 def load_table(filename: str) -> dict[str, Any]:
@@ -189,7 +200,7 @@ def _parse(model: type[_Model], filename: str) -> _Model:
 
 # The placeholders each kind of message template may use (the mappers fill exactly these).
 AUDIT_PLACEHOLDERS = frozenset(
-    {"actor", "target", "object", "role", "counts", "aux_info", "aux_uuid", "action"}
+    {"actor", "target", "object", "role", "new_role", "counts", "aux_info", "aux_uuid", "action"}
 )
 SIGNIN_PLACEHOLDERS = frozenset({"user", "reason"})
 ITEM_USAGE_PLACEHOLDERS = frozenset({"user", "item", "vault", "action"})
@@ -230,6 +241,14 @@ def tables() -> Tables:
     signin_file = _parse(_SigninFile, "signin.toml")
     item_file = _parse(_ItemUsageFile, "item_usage_actions.toml")
     country_file = _parse(_CountryAliasesFile, "country_aliases.toml")
+    region_file = _parse(_RegionAliasesFile, "region_aliases.toml")
+    for country, aliases in region_file.root.items():
+        for name, code in aliases.items():
+            if not code.startswith(f"{country}-"):
+                raise MappingTableError(
+                    f"mappings/region_aliases.toml: {country}: {name!r} = {code!r}: "
+                    f"a code of {country} starts with {country}-"
+                )
 
     object_types = {
         code: AuditObjectType(
@@ -285,4 +304,5 @@ def tables() -> Tables:
         item_usage_actions=item_usage_actions,
         country_names=dict(country_file.names),
         country_display_names=dict(country_file.display_names),
+        region_aliases={country: dict(names) for country, names in region_file.root.items()},
     )

@@ -28,13 +28,15 @@ import orjson
 
 from .._errors import NormalizationError
 from ..mapping import Dataset, normalize
-from ._reader import InputError, Unit, expand_unit, input_text
+from ._bounded import MAX_RECORD_BYTES, PAGE_FACTOR, Oversize
+from ._reader import InputError, Unit, expand_unit, input_fields
 from ._sink import Batch, Sink, SinkResult
 from ._source import Chunk, Source
 from ._stage import STAGE_ERROR, Stage, apply_stages
 
 __all__ = [
     "INTERNAL_ERROR",
+    "RECORD_TOO_LARGE",
     "ChunkResult",
     "SinkTally",
     "Tally",
@@ -54,6 +56,9 @@ That is a bug in a mapper, but one record must not stop the stream, and the reco
 still be accounted for; the exception type and message go in the error line.
 """
 
+RECORD_TOO_LARGE = "record_too_large"
+"""Reason reported for a record over ``max_record_bytes`` (see :mod:`._bounded`)."""
+
 _SORT = orjson.OPT_SORT_KEYS
 
 
@@ -66,6 +71,8 @@ class Task:
     dataset: Dataset | None = None
     keep_original: bool = False
     stages: tuple[Stage, ...] = ()
+    max_record_bytes: int = MAX_RECORD_BYTES
+    assume_timezone: str | None = None
 
 
 @dataclass
@@ -132,7 +139,7 @@ def _error_line(
     number: int,
     index: int | None,
     payload: Any,
-    raw: bytes,
+    raw: bytes | None,
 ) -> bytes:
     if isinstance(exc, NormalizationError):
         reason, message, path = exc.reason, exc.detail, exc.path
@@ -146,8 +153,17 @@ def _error_line(
     if path is not None:
         entry["path"] = path
     entry["message"] = message
-    entry["input"] = input_text(payload, raw)
+    entry.update(input_fields(payload, raw))
     return orjson.dumps(entry)
+
+
+def _too_large(record: Oversize, limit: int) -> NormalizationError:
+    return NormalizationError(
+        RECORD_TOO_LARGE,
+        f"the record is {record.length:,} bytes, over the limit of {limit:,} "
+        f"(max_record_bytes; a page or array line may be {PAGE_FACTOR} times that); "
+        f"input holds its first {len(record.head):,} bytes",
+    )
 
 
 def _dataset_name(document: dict[str, Any]) -> str:
@@ -179,20 +195,34 @@ def convert_chunk(task: Task) -> ChunkResult:
     datasets: dict[str, int] = {}
     read = 0
     dataset, keep_original, stages = task.dataset, task.keep_original, task.stages
+    limit = task.max_record_bytes
+    assume_timezone = task.assume_timezone
     for number, raw in task.units:
-        if raw[0] == 0x7B and b'"items"' not in raw:  # '{': a plain record line
+        if isinstance(raw, Oversize):
             records: Iterable[tuple[int | None, Any]] = ((None, raw),)
+            line: bytes | None = None
+        elif raw[0] == 0x7B and len(raw) <= limit and b'"items"' not in raw:
+            records = ((None, raw),)  # '{': a plain record line, the common case
+            line = raw
         else:
-            records = expand_unit(raw)
+            records = expand_unit(raw, limit)
+            line = raw
         for index, payload in records:
             read += 1
             try:
-                document = normalize(payload, dataset=dataset, keep_original=keep_original)
+                if isinstance(payload, Oversize):
+                    raise _too_large(payload, limit)
+                document = normalize(
+                    payload,
+                    dataset=dataset,
+                    keep_original=keep_original,
+                    assume_timezone=assume_timezone,
+                )
                 if stages:
                     document = _staged(document, stages)
                 text = orjson.dumps(document, option=_SORT)
             except Exception as exc:
-                errors.append(_error_line(exc, task.origin, number, index, payload, raw))
+                errors.append(_error_line(exc, task.origin, number, index, payload, line))
                 reason = exc.reason if isinstance(exc, NormalizationError) else INTERNAL_ERROR
                 rejected[reason] = rejected.get(reason, 0) + 1
                 continue
@@ -215,12 +245,22 @@ def iter_tasks(
     dataset: Dataset | None = None,
     keep_original: bool = False,
     stages: Sequence[Stage] = (),
+    max_record_bytes: int = MAX_RECORD_BYTES,
+    assume_timezone: str | None = None,
 ) -> Iterator[Task]:
     """The source's chunks as tasks carrying the conversion options."""
     chosen = tuple(stages)
     chunk: Chunk
     for chunk in source:
-        yield Task(chunk.origin, chunk.units, dataset, keep_original, chosen)
+        yield Task(
+            chunk.origin,
+            chunk.units,
+            dataset,
+            keep_original,
+            chosen,
+            max_record_bytes,
+            assume_timezone,
+        )
 
 
 def _ignore_sigint() -> None:
@@ -298,8 +338,14 @@ def sink_error_lines(sink: str, batch: Batch, result: SinkResult) -> bytes:
 def deliver(result: ChunkResult, sinks: Sequence[Sink], errors: Sink, tally: Tally) -> None:
     """Hand one chunk's documents to every sink and its error lines to the error sink.
 
-    A document a sink refuses becomes an error line naming the sink and its reason.
+    A document a sink refused becomes an error line naming the sink and its reason.
+    The chunk is counted first and its rejected records reported before any document
+    is written: if a sink then fails (a closed pipe, Ctrl-C), the summary still knows
+    what was read and converted, and no rejected record of the chunk goes unreported.
     """
+    tally.add(result)
+    if result.errors:
+        errors.write(Batch(result.errors, sum(result.rejected.values())))
     if result.documents:
         batch = Batch(result.documents, result.written)
         for sink in sinks:
@@ -308,9 +354,6 @@ def deliver(result: ChunkResult, sinks: Sequence[Sink], errors: Sink, tally: Tal
             refused = sink_error_lines(sink.name, batch, answer)
             if refused:
                 errors.write(Batch(refused, len(answer.rejected)))
-    if result.errors:
-        errors.write(Batch(result.errors, sum(result.rejected.values())))
-    tally.add(result)
 
 
 def convert(
@@ -324,17 +367,27 @@ def convert(
     stages: Sequence[Stage] = (),
     workers: int = 1,
     on_chunk: Callable[[Tally], object] | None = None,
+    max_record_bytes: int = MAX_RECORD_BYTES,
+    assume_timezone: str | None = None,
 ) -> Tally:
     """Convert what ``source`` yields, in order, delivering as each chunk completes.
 
     ``tally`` is passed in, not created here, so that a caller interrupted midway
     (Ctrl-C, closed pipe, :class:`InputError`) still knows what was done. Sinks are
     not flushed here: the caller decides when durability is needed (at the end, or
-    before a cursor moves).
+    before a cursor moves). ``max_record_bytes`` is the record limit applied to the
+    items of pages (the source applies it to lines; see :mod:`._bounded`).
     """
     for sink in sinks:
         tally.sink(sink.name)
-    tasks = iter_tasks(source, dataset=dataset, keep_original=keep_original, stages=stages)
+    tasks = iter_tasks(
+        source,
+        dataset=dataset,
+        keep_original=keep_original,
+        stages=stages,
+        max_record_bytes=max_record_bytes,
+        assume_timezone=assume_timezone,
+    )
     # closing(): when a write fails or Ctrl-C lands, shut the worker pool down now,
     # not whenever the abandoned generator happens to be collected.
     with closing(ordered_map(convert_chunk, tasks, workers)) as results:

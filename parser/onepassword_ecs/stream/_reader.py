@@ -20,6 +20,7 @@ converter can hand whole chunks of *lines* to worker processes and let them do t
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 import sys
@@ -30,13 +31,24 @@ from typing import IO, Any
 
 import orjson
 
-from .._errors import OnePasswordEcsError
+from .._errors import NormalizationError, OnePasswordEcsError
+from ..mapping import decode_json
+from ._bounded import (
+    HEAD_BYTES,
+    MAX_RECORD_BYTES,
+    Oversize,
+    RecordDigest,
+    bounded_lines,
+    line_content,
+    page_limit,
+)
 
 __all__ = [
     "STDIN",
     "InputError",
     "Unit",
     "expand_unit",
+    "input_fields",
     "input_text",
     "iter_records",
     "iter_units",
@@ -46,17 +58,15 @@ __all__ = [
 STDIN = "-"
 """The input name that means standard input (also used as ``source`` in error lines)."""
 
-Unit = tuple[int, bytes]
-"""``(line_number, raw_bytes)``: one input line, or a whole multi-line document."""
+Unit = tuple[int, bytes | Oversize]
+"""``(line_number, raw_bytes)``: one input line, or a whole multi-line document.
+
+A line too long to hold is an :class:`Oversize` summary instead of its bytes.
+"""
 
 _BOM = b"\xef\xbb\xbf"
 _GZIP_MAGIC = b"\x1f\x8b"
 _BUFFER_SIZE = 1 << 18
-
-# A whole-input document is held in memory (it must be, to be parsed). Past this size we
-# stop believing the input is one document and fall back to line-by-line reading, so a
-# pathological input (every line truncated) cannot exhaust memory.
-_MAX_DOCUMENT_BYTES = 256 << 20
 
 # Reading errors that mean "this input cannot be read" rather than "a record is bad".
 _READ_ERRORS = (OSError, EOFError, zlib.error)
@@ -171,13 +181,20 @@ def _is_record_line(line: bytes) -> bool:
     return isinstance(value, dict | list) and bool(value)
 
 
-def iter_units(lines: Iterable[bytes], name: str = STDIN) -> Iterator[Unit]:
+def iter_units(
+    lines: Iterable[bytes], name: str = STDIN, *, max_record_bytes: int = MAX_RECORD_BYTES
+) -> Iterator[Unit]:
     """Yield ``(line_number, raw_bytes)`` for each record-bearing unit of ``lines``.
 
     Normally a unit is one non-blank line, and the input streams in constant memory.
     Line numbers are 1-based and count blank lines, so they match what an editor shows.
     A UTF-8 byte-order mark at the very start is dropped; CRLF endings are left in place
     (JSON treats ``\\r`` as whitespace; :func:`input_text` trims it for error lines).
+
+    When ``lines`` is a binary stream (it has ``readline``), no line is ever held
+    whole past the limits of :mod:`._bounded`: a line longer than ``max_record_bytes``
+    (or, for a page or array line, than the page limit) becomes an
+    :class:`~._bounded.Oversize` unit, read to its end in bounded pieces.
 
     A line that opens a JSON document without closing it (``{``, ``[``,
     ``{"items": [``) starts a multi-line document: lines are gathered until a closing
@@ -188,51 +205,66 @@ def iter_units(lines: Iterable[bytes], name: str = STDIN) -> Iterator[Unit]:
     line) and the gathered lines are yielded one by one. Raises :class:`InputError`
     when reading fails (corrupt gzip).
     """
+    readline = getattr(lines, "readline", None)
+    source: Iterator[bytes | Oversize] = (
+        bounded_lines(readline, max_record_bytes) if readline is not None else iter(lines)
+    )
     try:
-        yield from _iter_units(iter(lines))
+        yield from _iter_units(source, page_limit(max_record_bytes))
     except _READ_ERRORS as exc:
         raise InputError(f"{name}: cannot read: {exc}") from exc
 
 
-def _iter_units(lines: Iterator[bytes]) -> Iterator[Unit]:
+def _iter_units(lines: Iterator[bytes | Oversize], document_limit: int) -> Iterator[Unit]:
     number = 0
     for line in lines:
         number += 1
+        if isinstance(line, Oversize):
+            yield number, line
+            continue
         if number == 1 and line.startswith(_BOM):
             line = line[len(_BOM) :]
         if line.endswith(_OPENER_ENDINGS) and _starts_document(line):
-            document, gathered = _gather_document(line, lines)
+            document, gathered = _gather_document(line, lines, document_limit)
             if document is not None:
                 yield number, document
-            else:
-                for offset, buffered in enumerate(gathered):
-                    if not _is_blank(buffered):
-                        yield number + offset, buffered
+            for offset, buffered in enumerate(gathered):
+                # Lines one by one when there is no document; in any case a line too
+                # long to hold that ended the gathering.
+                if isinstance(buffered, Oversize) or (document is None and not _is_blank(buffered)):
+                    yield number + offset, buffered
             number += len(gathered) - 1
         elif not _is_blank(line):
             yield number, line
 
 
-def _gather_document(first: bytes, lines: Iterator[bytes]) -> tuple[bytes | None, list[bytes]]:
+def _gather_document(
+    first: bytes, lines: Iterator[bytes | Oversize], limit: int
+) -> tuple[bytes | Oversize | None, list[bytes | Oversize]]:
     """Read on from a document-opening line.
 
     Returns ``(document, lines_read)``, where ``document`` is ``None`` when the lines
-    must be read one by one instead. At the end of the input (or past
-    ``_MAX_DOCUMENT_BYTES``) without a complete document, the lines are one malformed
-    document, reported once as ``invalid_json`` rather than once per fragment, unless
-    one of them parses alone: that record must not be lost in a blob.
+    must be read one by one instead. At the end of the input without a complete
+    document, the lines are one malformed document, reported once as ``invalid_json``
+    rather than once per fragment, unless one of them parses alone: that record must
+    not be lost in a blob. At a line too long to hold, the input is not a pretty
+    document after all and the lines are read one by one. A document larger than
+    ``limit`` is read on to its closing line without being kept, and comes back as
+    one :class:`~._bounded.Oversize` record (``lines_read`` then only counts lines).
     """
-    gathered = [first]
+    gathered: list[bytes | Oversize] = [first]
     size = len(first)
     standalone = 0  # how many lines so far parse on their own
     previous_standalone = False
     for line in lines:
         gathered.append(line)
+        if isinstance(line, Oversize):
+            return None, gathered
         size += len(line)
         if _is_blank(line):
             continue
         if _is_closer(line):
-            document = b"".join(gathered)
+            document = b"".join(gathered)  # type: ignore[arg-type]  # no Oversize here
             try:
                 orjson.loads(document)
             except orjson.JSONDecodeError:
@@ -244,11 +276,41 @@ def _gather_document(first: bytes, lines: Iterator[bytes]) -> tuple[bytes | None
             return None, gathered
         previous_standalone = current_standalone
         standalone += current_standalone
-        if size > _MAX_DOCUMENT_BYTES:
-            return None, gathered
+        if size > limit:
+            if standalone:  # a record among the lines: not one document, read them
+                return None, gathered
+            return _skip_document(gathered, lines)  # type: ignore[arg-type]
     if standalone:
         return None, gathered
-    return b"".join(gathered), gathered
+    return b"".join(gathered), gathered  # type: ignore[arg-type]  # no Oversize here
+
+
+def _skip_document(
+    gathered: list[bytes], lines: Iterator[bytes | Oversize]
+) -> tuple[Oversize, list[bytes | Oversize]]:
+    """Hash and count a too-large document up to its closing line, keeping none of it.
+
+    Returns the document's summary and, in place of its lines, a list of as many blank
+    placeholders (the numbering of what follows depends on it). A line too long to
+    hold ends the document before it, and is the list's last element.
+    """
+    digest = RecordDigest()
+    last = gathered[-1]
+    for kept in gathered[:-1]:
+        digest.add(kept)
+    spanned: list[bytes | Oversize] = [b""] * len(gathered)
+    gathered.clear()
+    for line in lines:
+        if isinstance(line, Oversize):
+            digest.add(line_content(last))
+            return digest.finish(), [*spanned, line]
+        spanned.append(b"")
+        digest.add(last)
+        last = line
+        if _is_closer(line):
+            break
+    digest.add(line_content(last))
+    return digest.finish(), spanned
 
 
 def _as_payload(item: Any) -> Any:
@@ -265,7 +327,20 @@ def _as_payload(item: Any) -> Any:
 _PAGE_KEYS = frozenset({"items", "cursor", "has_more"})
 
 
-def expand_unit(raw: bytes) -> Iterator[tuple[int | None, Any]]:
+def _sized(item: Any, max_record_bytes: int) -> Any:
+    """An item of a page larger than the record limit, as its payload or an Oversize."""
+    try:
+        text = orjson.dumps(item)
+    except orjson.JSONEncodeError:  # nested too deep to encode: normalize rejects it
+        return _as_payload(item)
+    if len(text) > max_record_bytes:
+        return Oversize.of(text)
+    return text if isinstance(item, str) else item
+
+
+def expand_unit(
+    raw: bytes, max_record_bytes: int = MAX_RECORD_BYTES
+) -> Iterator[tuple[int | None, Any]]:
     """Yield ``(index, payload)`` for each record of one unit.
 
     A JSON array yields its items and an Events API page (an object whose ``items`` is
@@ -273,13 +348,21 @@ def expand_unit(raw: bytes) -> Iterator[tuple[int | None, Any]]:
     its 0-based ``index``; an empty page yields nothing. Anything else, valid or not, is
     one record: ``(None, raw)``, left for ``normalize`` to parse, or to reject with the
     same reason codes as everywhere else.
+
+    A record (the unit itself, or an item, as compact JSON) longer than
+    ``max_record_bytes`` comes as an :class:`~._bounded.Oversize` payload instead.
+    Items are measured only when the whole unit is over the limit: otherwise none of
+    them can be.
     """
     stripped = raw.strip()
     first = stripped[:1]
+    too_big = len(stripped) > max_record_bytes
     if first == b"[" or (first == b"{" and b'"items"' in stripped):
         try:
-            value = orjson.loads(stripped)
-        except orjson.JSONDecodeError:
+            # decode_json, not orjson.loads: a record of the page that repeats a key or
+            # holds a big integer must reach normalize as such (issue 9, items 7 and 8).
+            value = decode_json(stripped)
+        except NormalizationError:
             value = None
         if isinstance(value, dict):
             # A page has "items" and at most the envelope keys; a record that merely
@@ -289,9 +372,15 @@ def expand_unit(raw: bytes) -> Iterator[tuple[int | None, Any]]:
             value = items if is_page else None
         if isinstance(value, list):
             for index, item in enumerate(value):
-                yield index, _as_payload(item)
+                if too_big:
+                    yield index, _sized(item, max_record_bytes)
+                else:
+                    yield index, _as_payload(item)
             return
-    yield None, raw
+    yield None, Oversize.of(stripped) if too_big else raw
+
+
+_UNSHOWABLE = "<this item cannot be shown as JSON>"
 
 
 def input_text(payload: Any, line: bytes | None = None) -> str:
@@ -304,13 +393,61 @@ def input_text(payload: Any, line: bytes | None = None) -> str:
     the whole line or document it came from.
     """
     if isinstance(payload, bytes):
-        return payload.rstrip(b"\r\n").decode("utf-8", "replace")
+        return line_content(payload).decode("utf-8", "replace")
     try:
         return orjson.dumps(payload).decode("utf-8")
     except orjson.JSONEncodeError:
         if line is not None:
             return input_text(line)
-        return "<this item cannot be shown as JSON>"
+        return _UNSHOWABLE
+
+
+def _utf8_head(head: bytes) -> bytes:
+    """``head`` cut back to a whole character when the cut fell inside one."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.end == len(head) and exc.reason == "unexpected end of data":
+            return head[: exc.start]
+    return head
+
+
+def _text_fields(data: bytes) -> dict[str, Any]:
+    """``input`` as text, plus ``input_base64`` when the bytes are not valid UTF-8.
+
+    The text replaces what is not UTF-8 (U+FFFD), which cannot be undone; the base64
+    copy keeps the exact bytes, so the record can be recovered and sent again.
+    """
+    try:
+        return {"input": data.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {
+            "input": data.decode("utf-8", "replace"),
+            "input_base64": base64.b64encode(data).decode("ascii"),
+        }
+
+
+def input_fields(payload: Any, line: bytes | None = None) -> dict[str, Any]:
+    """The fields of an error line that carry the record itself.
+
+    ``input`` always (see :func:`input_text`); ``input_base64`` when the record's raw
+    bytes are not valid UTF-8; for an :class:`~._bounded.Oversize` record, ``input`` is
+    only its first :data:`~._bounded.HEAD_BYTES` bytes, with ``input_length`` and
+    ``input_sha256`` describing the whole.
+    """
+    if isinstance(payload, Oversize):
+        fields = _text_fields(_utf8_head(payload.head[:HEAD_BYTES]))
+        fields["input_length"] = payload.length
+        fields["input_sha256"] = payload.sha256
+        return fields
+    if isinstance(payload, bytes):
+        return _text_fields(line_content(payload))
+    try:
+        return {"input": orjson.dumps(payload).decode("utf-8")}
+    except orjson.JSONEncodeError:
+        if line is not None:
+            return input_fields(line)
+        return {"input": _UNSHOWABLE}
 
 
 def iter_records(
@@ -318,5 +455,8 @@ def iter_records(
 ) -> Iterator[tuple[int, int | None, Any]]:
     """Yield ``(line_number, index_or_None, payload)`` for every record of an input."""
     for number, raw in iter_units(lines, name):
+        if isinstance(raw, Oversize):
+            yield number, None, raw
+            continue
         for index, payload in expand_unit(raw):
             yield number, index, payload

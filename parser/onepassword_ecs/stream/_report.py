@@ -8,11 +8,26 @@ does not spend its time repainting a terminal.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TextIO
 
 from ._convert import Tally
 
-__all__ = ["Progress", "format_summary"]
+__all__ = ["Delivery", "Progress", "format_summary"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How far the documents got, when that is not simply "all of them were written".
+
+    ``count`` documents reached the output (``verb`` says in what sense: "written",
+    or "sent to the pipe" when its reader may not have read them all); ``ending`` says
+    why the run stopped ("interrupted", "the reader closed the output").
+    """
+
+    count: int
+    verb: str
+    ending: str
 
 
 def _records(count: int) -> str:
@@ -76,13 +91,29 @@ def _sink_lines(tally: Tally) -> list[str]:
     ]
 
 
-def format_summary(tally: Tally, *, interrupted: bool = False) -> str:
-    """The end-of-run report: counts, rejections by reason, documents per dataset, speed."""
+def format_summary(
+    tally: Tally, *, interrupted: bool = False, delivery: Delivery | None = None
+) -> str:
+    """The end-of-run report: counts, rejections by reason, documents per dataset, speed.
+
+    Without ``delivery`` every converted document is said to be written. With it, the
+    first line keeps "converted" and "written" (or the delivery's own verb) apart, so a
+    run cut short never claims documents that did not reach the output.
+    """
     elapsed = tally.elapsed()
-    lines = [
-        f"onepassword-ecs: {_records(tally.read)} read, {tally.written:,} written, "
-        f"{tally.rejected_total:,} rejected" + (" (interrupted)" if interrupted else "")
-    ]
+    if delivery is None:
+        lines = [
+            f"onepassword-ecs: {_records(tally.read)} read, {tally.written:,} written, "
+            f"{tally.rejected_total:,} rejected" + (" (interrupted)" if interrupted else "")
+        ]
+        produced = "written"
+    else:
+        lines = [
+            f"onepassword-ecs: {_records(tally.read)} read, {tally.written:,} converted, "
+            f"{delivery.count:,} {delivery.verb}, {tally.rejected_total:,} rejected "
+            f"({delivery.ending})"
+        ]
+        produced = "converted"
     if tally.rejected:
         reasons = ", ".join(
             f"{reason} {count:,}" for reason, count in sorted(tally.rejected.items())
@@ -93,7 +124,7 @@ def format_summary(tally: Tally, *, interrupted: bool = False) -> str:
             f"{name.removeprefix('1password.')} {count:,}"
             for name, count in sorted(tally.datasets.items())
         )
-        lines.append(f"  written by dataset: {names}")
+        lines.append(f"  {produced} by dataset: {names}")
     lines.extend(_sink_lines(tally))
     lines.append(f"  {elapsed:.2f} s, {_rate(tally.read, elapsed):,.0f} records/s")
     return "\n".join(lines) + "\n"

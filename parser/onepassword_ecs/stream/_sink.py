@@ -24,9 +24,9 @@ import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import IO, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-__all__ = ["Batch", "NdjsonSink", "Rejection", "Sink", "SinkResult"]
+__all__ = ["Batch", "ByteWriter", "NdjsonSink", "Rejection", "Sink", "SinkResult"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,16 @@ class Sink(Protocol):
         ...
 
 
+class ByteWriter(Protocol):
+    """What :class:`NdjsonSink` writes to: a binary file, or a counting output."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+    def flush(self) -> None: ...
+
+    def fileno(self) -> int: ...
+
+
 class NdjsonSink:
     """Documents (or error lines) appended to a binary stream, one per line.
 
@@ -98,7 +108,7 @@ class NdjsonSink:
     cannot be synced and are only flushed.
     """
 
-    def __init__(self, stream: IO[bytes], *, name: str = "ndjson", durable: bool = False) -> None:
+    def __init__(self, stream: ByteWriter, *, name: str = "ndjson", durable: bool = False) -> None:
         self._stream = stream
         self._name = name
         self._durable = durable

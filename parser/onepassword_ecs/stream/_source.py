@@ -16,6 +16,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, Protocol
 
+from ._bounded import HEAD_BYTES, MAX_RECORD_BYTES
 from ._reader import Unit, iter_units, open_input
 
 __all__ = ["CHUNK_BYTES", "CHUNK_LINES", "Chunk", "FileSource", "Source", "iter_chunks"]
@@ -50,7 +51,8 @@ def iter_chunks(
     size = 0
     for unit in units:
         chunk.append(unit)
-        size += len(unit[1])
+        raw = unit[1]
+        size += len(raw) if isinstance(raw, bytes) else HEAD_BYTES
         if len(chunk) >= max_lines or size >= max_bytes:
             yield chunk
             chunk = []
@@ -66,6 +68,7 @@ class FileSource:
     Iterating raises :class:`~._reader.InputError` after yielding everything read
     before an unreadable part. Chunk bounds default to CHUNK_LINES/CHUNK_BYTES, read at
     iteration time so tests can shrink them to exercise many chunks with little data.
+    ``max_record_bytes`` bounds what one line may cost (see :mod:`._bounded`).
     """
 
     def __init__(
@@ -75,8 +78,10 @@ class FileSource:
         stdin: IO[bytes] | None = None,
         max_lines: int | None = None,
         max_bytes: int | None = None,
+        max_record_bytes: int = MAX_RECORD_BYTES,
     ) -> None:
         self.inputs = list(inputs)
+        self.max_record_bytes = max_record_bytes
         self._stdin = stdin
         self._max_lines = max_lines
         self._max_bytes = max_bytes
@@ -88,5 +93,6 @@ class FileSource:
             origin = {"source": name}
             with ExitStack() as stack:
                 stream = open_input(name, stack, self._stdin)
-                for units in iter_chunks(iter_units(stream, name), lines_bound, bytes_bound):
-                    yield Chunk(origin, units)
+                units = iter_units(stream, name, max_record_bytes=self.max_record_bytes)
+                for chunk in iter_chunks(units, lines_bound, bytes_bound):
+                    yield Chunk(origin, chunk)

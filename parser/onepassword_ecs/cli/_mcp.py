@@ -1,0 +1,38 @@
+"""``onepassword-ecs mcp``: serve the investigations as MCP tools over stdio."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .._errors import InvestigationError
+from ._common import EXIT_OK, Streams
+from ._investigate import add_store_options, time_zone
+
+__all__ = ["register"]
+
+
+def register(commands: Any) -> None:
+    """Add the ``mcp`` subcommand."""
+    server = commands.add_parser(
+        "mcp",
+        help="serve read-only investigation tools to AI assistants (MCP over stdio)",
+        description="An MCP server on standard input and output whose tools (search events, "
+        "user timeline and profile, vault access, anomalies, alerts, report summary) read "
+        "the store read-only. Start it from an assistant's MCP configuration.",
+    )
+    add_store_options(server, window=False)
+    server.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, streams: Streams) -> int:
+    from ..investigate import Investigation, build_server
+
+    try:
+        zone, zone_name = time_zone(args)
+        Investigation.open(args.store).close()  # refuse a missing or foreign file now
+        server = build_server(args.store, zone=zone, zone_name=zone_name)
+    except InvestigationError as exc:
+        return streams.fail(str(exc))
+    server.run("stdio")
+    return EXIT_OK

@@ -1,0 +1,252 @@
+"""The Events API over HTTP: one attempt per call, classified into the error tree.
+
+httpx gives explicit connect/read/write/pool timeouts, proxies from the standard
+environment variables and TLS verification against a custom CA bundle. Each attempt
+first takes a slot from the account's :class:`~._budget.RateBudget`; retries are the
+:class:`~._retry.RetryPolicy`'s business.
+
+The token goes into the ``Authorization`` header of each request and nowhere else.
+Error messages are built from the method, the path, the status and a short piece of
+the response body with the token scrubbed out, never from the request.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ssl
+import time
+from dataclasses import dataclass
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from .. import __version__
+from .._errors import (
+    BadCursorError,
+    EventsApiError,
+    NotAuthorizedError,
+    RateLimitedError,
+    TransientApiError,
+)
+from ._budget import RateBudget
+from ._config import Secret, Tunables
+from ._retry import RetryPolicy
+
+if TYPE_CHECKING:  # imported when a client is made: httpx pulls in rich when it is installed
+    import httpx
+
+__all__ = ["EventsClient", "Introspection", "Page", "parse_retry_after"]
+
+_BODY_EXCERPT = 200
+
+
+@dataclass(frozen=True)
+class Introspection:
+    """What the token is: its integration, its account (API 1.4.1+), the features it covers."""
+
+    integration_uuid: str
+    account_uuid: str | None
+    features: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One response of a stream endpoint."""
+
+    items: list[Any]
+    cursor: str
+    has_more: bool
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds to wait: delta-seconds or an HTTP date; None if absent/bad."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    moment = time.time() if now is None else now
+    return max(0.0, when.timestamp() - moment)
+
+
+class EventsClient:
+    """Requests to one account's Events API, within its rate budget, with retries."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: Secret,
+        *,
+        tunables: Tunables,
+        budget: RateBudget,
+        retry: RetryPolicy,
+    ) -> None:
+        self._token = token
+        self._budget = budget
+        self._retry = retry
+        self._max_response_bytes = tunables.max_response_bytes
+        timeout = tunables.timeout
+        import httpx  # here, not at the top: `import onepassword_ecs.cli` stays light
+
+        self._httpx = httpx
+        self._http = httpx.Client(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            verify=(
+                ssl.create_default_context(cafile=tunables.ca_bundle)
+                if tunables.ca_bundle
+                else True
+            ),
+            trust_env=True,
+            follow_redirects=False,
+            headers={"User-Agent": f"onepassword-ecs/{__version__}"},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _scrub(self, text: str) -> str:
+        token = self._token.reveal()
+        return text.replace(token, "***") if token else text
+
+    def _read_bounded(self, response: httpx.Response, method: str, path: str) -> bytes:
+        """The body, refused past ``max_response_bytes``: memory stays bounded whatever
+        the server (or a proxy in between) sends. A 1,000-event page is a few MB."""
+        parts: list[bytes] = []
+        size = 0
+        for part in response.iter_bytes():
+            size += len(part)
+            if size > self._max_response_bytes:
+                raise EventsApiError(
+                    f"{method} {path}: the answer is larger than "
+                    f"{self._max_response_bytes} bytes; refused",
+                    response.status_code,
+                )
+            parts.append(part)
+        return b"".join(parts)
+
+    def _describe(self, content: bytes) -> str:
+        """The API's own message (1.4.1 ``message`` or 1.2.0 ``Error.Message``), scrubbed."""
+        message: str | None = None
+        try:
+            body = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            body = None
+        if isinstance(body, dict):
+            if isinstance(body.get("message"), str):
+                message = body["message"]
+            elif isinstance(body.get("Error"), dict) and isinstance(
+                body["Error"].get("Message"), str
+            ):
+                message = body["Error"]["Message"]
+        if message is None:
+            message = content[:_BODY_EXCERPT].decode("utf-8", "replace").strip()
+        return self._scrub(message[:_BODY_EXCERPT])
+
+    def _attempt(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
+        entry = self._budget.acquire()
+        headers = {"Authorization": f"Bearer {self._token.reveal()}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        request = self._http.build_request(
+            method, path, headers=headers, content=None if body is None else orjson.dumps(body)
+        )
+        try:
+            response = self._http.send(request, stream=True)
+            try:
+                content = self._read_bounded(response, method, path)
+            finally:
+                response.close()
+        except self._httpx.TimeoutException as exc:
+            raise TransientApiError(f"{method} {path}: timed out ({type(exc).__name__})") from None
+        except self._httpx.TransportError as exc:
+            if _tls_refused(exc):  # retrying will not make an untrusted certificate trusted
+                raise EventsApiError(
+                    f"{method} {path}: the server's TLS certificate is not trusted "
+                    "(a private CA? pass --ca-bundle PATH)"
+                ) from None
+            raise TransientApiError(
+                f"{method} {path}: {type(exc).__name__}: {self._scrub(str(exc))}"
+            ) from None
+        finally:
+            self._budget.complete(entry)
+        status = response.status_code
+        if status == 200:
+            try:
+                return orjson.loads(content)
+            except orjson.JSONDecodeError:
+                raise TransientApiError(
+                    f"{method} {path}: 200 with a body that is not JSON", 200
+                ) from None
+        what = f"{method} {path}: HTTP {status}: {self._describe(content)}"
+        if status == 429:
+            raise RateLimitedError(what, parse_retry_after(response.headers.get("Retry-After")))
+        if status >= 500:
+            raise TransientApiError(what, status)
+        if status in (401, 403):
+            raise NotAuthorizedError(what, status)
+        if status == 400 and body is not None and "cursor" in body:
+            raise BadCursorError(what, status)
+        raise EventsApiError(what, status)
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        return self._retry.call(lambda: self._attempt(method, path, body))
+
+    def introspect(self) -> Introspection:
+        """``GET /api/v2/auth/introspect``, falling back to the deprecated v1 path on 404."""
+        try:
+            answer = self.call("GET", "/api/v2/auth/introspect")
+            keys = ("uuid", "account_uuid", "features")
+        except EventsApiError as exc:
+            if exc.status not in (404, 405):
+                raise
+            answer = self.call("GET", "/api/auth/introspect")
+            keys = ("UUID", "AccountUUID", "Features")
+        if not isinstance(answer, dict):
+            raise EventsApiError("introspect: the answer is not a JSON object", 200)
+        integration, account, features = (answer.get(key) for key in keys)
+        if not isinstance(features, list):
+            raise EventsApiError("introspect: the answer has no features list", 200)
+        return Introspection(
+            integration_uuid=integration if isinstance(integration, str) else "",
+            account_uuid=account if isinstance(account, str) and account else None,
+            features=frozenset(f for f in features if isinstance(f, str)),
+        )
+
+    def page(self, version: str, endpoint: str, body: dict[str, Any]) -> Page:
+        """One POST to a stream endpoint; the envelope is checked before it is trusted."""
+        path = f"/api/{version}/{endpoint}"
+        answer = self.call("POST", path, body)
+        if (
+            not isinstance(answer, dict)
+            or not isinstance(answer.get("items", []), list)
+            or not isinstance(answer.get("cursor"), str)
+            or not isinstance(answer.get("has_more", False), bool)
+        ):
+            raise EventsApiError(
+                f"POST {path}: the answer is not an items/cursor/has_more page", 200
+            )
+        return Page(
+            items=answer.get("items") or [],
+            cursor=answer["cursor"],
+            has_more=bool(answer.get("has_more", False)),
+        )
+
+
+def _tls_refused(error: BaseException) -> bool:
+    """Whether a transport error comes from certificate verification."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

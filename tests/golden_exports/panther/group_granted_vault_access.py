@@ -1,0 +1,10 @@
+def rule(event):
+    if all(
+        [
+            event.deep_get("event", "dataset", default="") == "1password.audit_events",
+            event.deep_get("event", "action", default="") == "grant",
+            event.deep_get("onepassword", "object_type", default="") == "gva",
+        ]
+    ):
+        return True
+    return False

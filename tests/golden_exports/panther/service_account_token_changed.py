@@ -1,0 +1,11 @@
+def rule(event):
+    if all(
+        [
+            event.deep_get("event", "dataset", default="") == "1password.audit_events",
+            event.deep_get("event", "action", default="")
+            in ["create", "trename", "tverify", "trevoke"],
+            event.deep_get("onepassword", "object_type", default="") == "satoken",
+        ]
+    ):
+        return True
+    return False

@@ -1,0 +1,88 @@
+"""Every rule of the pack against its cases: raw records in, exactly these alerts out.
+
+The cases live beside each rule (``rules/<name>.cases.json``): raw 1Password records,
+an optional context, and the alerts the rule must raise (group keys and matched event
+ids, in order). Each case goes through ``normalize`` and the local engine with that rule
+alone, so one rule's case cannot hide another rule's mistake.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from onepassword_ecs import normalize, validate
+from onepassword_ecs.detect import context_from_mapping, detect, load_rules
+
+RULES = {rule.name: rule for rule in load_rules()}
+RULES_DIR = Path(__file__).resolve().parent.parent / "rules"  # cases are not in the wheel
+
+
+def _cases() -> list[Any]:
+    params = []
+    for name in sorted(RULES):
+        data = json.loads((RULES_DIR / f"{name}.cases.json").read_text(encoding="utf-8"))
+        for case in data["cases"]:
+            params.append(pytest.param(name, case, id=f"{name}: {case['name']}"))
+    return params
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(value, dict):
+        return {prefix[:-1]: value}
+    flat: dict[str, Any] = {}
+    for key, item in value.items():
+        flat |= _flat(item, f"{prefix}{key}.")
+    return flat
+
+
+def _run(name: str, case: dict[str, Any]) -> list[dict[str, Any]]:
+    context = context_from_mapping(case.get("context", {}), f"case {case['name']}")
+    documents = [normalize(record) for record in case["records"]]
+    outcome, _new = detect([RULES[name]], context, documents)
+    return outcome.alerts
+
+
+@pytest.mark.parametrize(("name", "case"), _cases())
+def test_rule_case(name: str, case: dict[str, Any]) -> None:
+    alerts = _run(name, case)
+    got = sorted(
+        (
+            json.dumps(_flat(a["onepassword"]["alert"]["group"]), sort_keys=True),
+            a["onepassword"]["alert"]["event_ids"],
+        )
+        for a in alerts
+    )
+    expected = sorted((json.dumps(e["group"], sort_keys=True), e["events"]) for e in case["expect"])
+    assert got == expected
+    for alert in alerts:
+        assert alert["rule"]["id"] == name
+        assert validate(alert) == [], validate(alert)
+
+
+def test_every_rule_has_positive_and_negative_cases() -> None:
+    assert len(RULES) == 33
+    for name in RULES:
+        cases = json.loads((RULES_DIR / f"{name}.cases.json").read_text(encoding="utf-8"))["cases"]
+        assert any(c["expect"] for c in cases), f"{name}: no positive case"
+        assert any(not c["expect"] for c in cases), f"{name}: no negative case"
+
+
+def test_rules_waiting_for_a_list_do_not_run_with_an_empty_context() -> None:
+    empty = context_from_mapping({})
+    waiting = {name for name, rule in RULES.items() if rule.waits_for(empty)}
+    assert waiting == {
+        "admin_action_by_non_admin",
+        "admin_activity_off_hours",
+        "privileged_group_membership",
+        "privileged_vault_access_change",
+        "sensitive_item_accessed",
+    }
+
+
+def test_case_files_sit_beside_their_rules() -> None:
+    names = {p.name.removesuffix(".cases.json") for p in Path(RULES_DIR).glob("*.cases.json")}
+    assert names == set(RULES)
