@@ -434,3 +434,56 @@ def test_the_template_is_composed_of_the_logs_components_when_the_cluster_has_th
         assert body["composed_of"] == ["logs@mappings", "logs@settings"]
     finally:
         stop_server(server.process)
+
+
+def test_aws_sigv4_signs_opensearch_requests_and_never_shows_the_secret(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--aws-region signs every request (Amazon OpenSearch Service) with the AWS chain's keys."""
+    from clusters import start_server, stop_server
+
+    access, secret = "AKIAONEPASSWORDECS01", "aws-Secret-Key-never-shown-0123456789"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", access)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    server = start_server("opensearch", tmp_path / "data")
+    try:
+        proxy = FaultProxy(server.url)
+        with proxy.running() as url:
+            status, summary = run(
+                ["convert", str(source), "--opensearch", url, "--index", "signed",
+                 "--aws-region", "eu-west-1"]
+            )  # fmt: skip
+    finally:
+        stop_server(server.process)
+    assert status == 1, summary  # the source holds one bad record
+    assert f"{RECORDS + 1} records read, {RECORDS} written, 1 rejected" in summary
+    assert proxy.headers
+    for headers in proxy.headers:
+        authorization = headers.get("authorization", "")
+        assert authorization.startswith(f"AWS4-HMAC-SHA256 Credential={access}/")
+        assert "/eu-west-1/es/aws4_request" in authorization
+        assert "x-amz-date" in headers
+    assert secret not in summary
+
+
+def test_aws_region_without_credentials_or_with_elasticsearch_is_a_usage_error(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    target = f"http://127.0.0.1:{free_port()}"
+    status, summary = run(
+        ["convert", str(source), "--opensearch", target, "--aws-region", "eu-west-1"]
+    )
+    assert status == 2
+    assert "no AWS credentials found" in summary
+    status, summary = run(
+        ["convert", str(source), "--elasticsearch", target, "--aws-region", "eu-west-1"]
+    )
+    assert status == 2
+    assert "--aws-region signs --opensearch requests" in summary

@@ -141,6 +141,18 @@ def add_sink_options(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="CA certificates to verify the cluster (collect's --ca-bundle is the API's)",
     )
+    group.add_argument(
+        "--aws-region",
+        metavar="REGION",
+        help="sign --opensearch requests with AWS SigV4 for Amazon OpenSearch Service in "
+        'REGION (credentials from the standard AWS chain; needs "onepassword-ecs[aws]")',
+    )
+    group.add_argument(
+        "--aws-service",
+        choices=("es", "aoss"),
+        default="es",
+        help="es: a managed domain (default); aoss: OpenSearch Serverless",
+    )
     group.add_argument("--client-cert", metavar="FILE", help="TLS client certificate (PEM)")
     group.add_argument("--client-key", metavar="FILE", help="its private key (PEM)")
     group.add_argument(
@@ -173,6 +185,11 @@ def _secret(file: str | None, variable: str, what: str) -> str | None:
 
 
 def _auth(args: argparse.Namespace) -> ClusterAuth:
+    if args.aws_region is not None and (args.elasticsearch or args.cluster_user is not None):
+        raise ClusterError(
+            "--aws-region signs --opensearch requests (Amazon OpenSearch Service); it goes "
+            "with neither --elasticsearch nor --cluster-user"
+        )
     password = _secret(args.cluster_password_file, PASSWORD_ENV, "password")
     if args.cluster_user is not None and password is None:
         raise ClusterError(
@@ -185,6 +202,8 @@ def _auth(args: argparse.Namespace) -> ClusterAuth:
         ca_bundle=args.cluster_ca_bundle,
         client_cert=args.client_cert,
         client_key=args.client_key,
+        aws_region=args.aws_region,
+        aws_service=args.aws_service,
     )
 
 

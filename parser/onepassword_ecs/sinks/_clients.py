@@ -39,6 +39,7 @@ def _worth_retrying(status: object) -> bool:
 _EXTRA_HINT = {
     "elasticsearch": 'pip install "onepassword-ecs[elasticsearch]"',
     "opensearch": 'pip install "onepassword-ecs[opensearch]"',
+    "aws": 'pip install "onepassword-ecs[aws]"',
 }
 
 
@@ -60,11 +61,22 @@ class ClusterAuth:
     ca_bundle: str | None = None
     client_cert: str | None = None
     client_key: str | None = None
+    aws_region: str | None = None
+    """Sign requests with AWS SigV4 for this region (Amazon OpenSearch Service); the
+    credentials come from the standard AWS chain (environment, ~/.aws, instance role)."""
+    aws_service: str = "es"
 
     def __repr__(self) -> str:
         kinds = [
             name
-            for name in ("api_key", "username", "password", "ca_bundle", "client_cert")
+            for name in (
+                "api_key",
+                "username",
+                "password",
+                "ca_bundle",
+                "client_cert",
+                "aws_region",
+            )
             if getattr(self, name) is not None
         ]
         return f"ClusterAuth({', '.join(kinds) or 'none'})"
@@ -128,6 +140,25 @@ def _templates(response: Any, name: str) -> dict[str, Any] | None:
             template = entry.get("index_template")
             return template if isinstance(template, dict) else {}
     return None
+
+
+def _aws_signer(opensearchpy: Any, region: str, service: str) -> Any:
+    """A SigV4 signer for Amazon OpenSearch Service, from the standard AWS credentials.
+
+    botocore finds the credentials (environment, shared files, instance or task role) and
+    refreshes temporary ones; nothing of them is ever put in a message.
+    """
+    try:
+        import botocore.session  # type: ignore[import-untyped]  # no stubs; one call
+    except ImportError:
+        raise ClusterError(f"--aws-region needs botocore: {_EXTRA_HINT['aws']}") from None
+    credentials = botocore.session.Session().get_credentials()
+    if credentials is None:
+        raise ClusterError(
+            "--aws-region: no AWS credentials found (AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, ~/.aws/credentials, or an instance or task role)"
+        )
+    return opensearchpy.Urllib3AWSV4SignerAuth(credentials, region, service)
 
 
 class _TemplateCalls:
@@ -221,7 +252,7 @@ class _Elasticsearch(_TemplateCalls):
 
 
 class _OpenSearch(_TemplateCalls):
-    """opensearch-py (OpenSearch, Amazon OpenSearch Service with basic auth or certs)."""
+    """opensearch-py: OpenSearch, and Amazon OpenSearch Service (SigV4, basic auth, certs)."""
 
     def __init__(self, url: str, auth: ClusterAuth, timeout: float) -> None:
         try:
@@ -238,6 +269,8 @@ class _OpenSearch(_TemplateCalls):
             )
         if auth.username is not None:
             options["http_auth"] = (auth.username, auth.password or "")
+        if auth.aws_region is not None:
+            options["http_auth"] = _aws_signer(opensearchpy, auth.aws_region, auth.aws_service)
         if auth.ca_bundle is not None:
             options["ca_certs"] = auth.ca_bundle
         if auth.client_cert is not None:
