@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ._errors import ArgumentError, MappingTableError, NormalizationError, OnePasswordEcsError
 from .ecs import Problem, index_template, validate
-from .mapping import ECS_VERSION, Dataset, detect_dataset, normalize
+from .mapping import ECS_VERSION, Dataset, detect_dataset, normalize, normalize_bytes
 
 __version__ = "0.1.0"
 
@@ -31,5 +31,6 @@ __all__ = [
     "detect_dataset",
     "index_template",
     "normalize",
+    "normalize_bytes",
     "validate",
 ]
