@@ -37,3 +37,14 @@ def test_a_repeated_key_in_compact_text_is_still_refused(record: dict[str, Any],
 def test_a_big_integer_in_compact_text_keeps_its_digits(digits: str) -> None:
     value = decode_record(b'{"count":' + digits.encode() + b"}")
     assert value == {"count": int(digits)}
+
+
+def test_a_record_nested_deeper_than_orjson_encodes_still_decodes() -> None:
+    # orjson reads 1,024 levels but writes only 255: the shortcut must step aside.
+    deep = b'{"uuid":"x","extra":' + b"[" * 300 + b"]" * 300 + b"}"
+    value = decode_record(deep)
+    assert value["uuid"] == "x"
+    forged = b'{"uuid":"x","uuid":"y","extra":' + b"[" * 300 + b"]" * 300 + b"}"
+    with pytest.raises(NormalizationError) as caught:
+        decode_record(forged)
+    assert caught.value.reason == "duplicate_key"

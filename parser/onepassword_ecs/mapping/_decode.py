@@ -308,7 +308,11 @@ def decode_record(record: str | bytes | bytearray | memoryview) -> Any:
                 # text *is* the encoding of the decoded dict, and an encoding never
                 # repeats a key nor spells a float as an integer. One C encode and one
                 # memcmp, cheaper than the walk and the count below.
-                if orjson.dumps(data) == record:
+                try:
+                    same = orjson.dumps(data) == record
+                except orjson.JSONEncodeError:  # nested past orjson's 255 levels
+                    same = False
+                if same:
                     return data
                 try:
                     tokens = _tokens(data)
