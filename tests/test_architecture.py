@@ -30,7 +30,18 @@ ALLOWED: dict[str, set[str]] = {
     "investigate": {"sinks"},
     "collect": {"mapping", "stream"},
     "detect": {"mapping", "ecs", "stream", "sinks"},
-    "cli": {"mapping", "ecs", "golden", "stream", "sinks", "investigate", "collect", "detect"},
+    "stages": {"mapping", "ecs"},
+    "cli": {
+        "mapping",
+        "ecs",
+        "golden",
+        "stream",
+        "sinks",
+        "investigate",
+        "collect",
+        "detect",
+        "stages",
+    },
 }
 TOP_LEVEL_ALLOWED = {"_errors", "mappings", "rules"}
 

@@ -948,3 +948,36 @@ def test_the_cli_starts_without_loading_the_http_client() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_stages_apply_to_collected_documents(
+    api: StubEventsApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--redact and --lookups work on collect as on convert: no raw email leaves."""
+    monkeypatch.setenv("ONEPASSWORD_ECS_REDACT_KEY", "collect-stage-test-key-0123456789")
+    expected = feed(api, 3)
+    out = tmp_path / "out.ndjson"
+    lookups = Path(__file__).resolve().parent.parent / "fixtures" / "stages" / "lookups"
+    args = collect_args(
+        api, tmp_path, "--once", "-o", str(out), "--lookups", str(lookups),
+        "--redact", "people=hash",
+    )  # fmt: skip
+    status, _, stderr = run_cli(args)
+    assert status == 0, stderr
+    data = out.read_bytes()
+    assert ids(read_ndjson(out)) == {u: 1 for u in expected}
+    for raw in (b"alice@acme.example", b"bob@acme.example", b"collect-stage-test-key"):
+        assert raw not in data
+    assert b"collect-stage-test-key" not in (tmp_path / "state.sqlite3").read_bytes()
+
+
+def test_a_redaction_without_its_key_is_a_usage_error_before_polling(
+    api: StubEventsApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ONEPASSWORD_ECS_REDACT_KEY", raising=False)
+    feed(api, 1)
+    args = collect_args(api, tmp_path, "--once", "-o", "-", "--redact", "people=hash")
+    status, _, stderr = run_cli(args)
+    assert status == 2
+    assert "ONEPASSWORD_ECS_REDACT_KEY" in stderr
+    assert page_requests(api) == []

@@ -317,3 +317,35 @@ def test_readme_example_raises_the_firewall_alert_only() -> None:
     ]
     assert "3 events, 1 new alerts" in result.stderr
     assert "bad_timestamp 1" in result.stderr
+
+
+def test_context_names_a_group_by_name_through_lookups(tmp_path: Path) -> None:
+    """With --lookups, "Administrators" in the context matches the group's uuid in events.
+
+    The event carries the uuid in upper case, as the Events API prints it; the op export
+    has it in lower case. Without the lookups the name matches nothing.
+    """
+    records = _records("privileged_group_membership", 0)
+    records[0]["object_uuid"] = "K5DMGFS5VSKKNTTLSXAXC7UWLK"  # "Administrators" in the export
+    raw = _write_raw(tmp_path / "raw.ndjson", records)
+    context = tmp_path / "context.toml"
+    context.write_text('privileged_groups = ["Administrators"]\n', encoding="utf-8")
+    lookups = Path(__file__).resolve().parent.parent / "fixtures" / "stages" / "lookups"
+
+    named = _main("detect", str(raw), "--context", str(context), "--lookups", str(lookups))
+    assert named.returncode == 3, named.stderr
+    alerts = [orjson.loads(line) for line in named.stdout.splitlines()]
+    assert [a["rule"]["id"] for a in alerts] == ["privileged_group_membership"]
+
+    unnamed = _main("detect", str(raw), "--context", str(context))
+    assert unnamed.returncode == 0, unnamed.stderr
+    assert unnamed.stdout == ""
+
+
+def test_a_lookup_file_holding_secrets_is_a_usage_error_for_detect(tmp_path: Path) -> None:
+    raw = _write_raw(tmp_path / "raw.ndjson", _records("privileged_group_membership", 0))
+    secret = tmp_path / "items.json"
+    secret.write_text('[{"id": "abc", "title": "x", "fields": [{"value": "hunter2"}]}]')
+    result = _main("detect", str(raw), "--lookups", str(secret))
+    assert result.returncode == 2
+    assert "hunter2" not in result.stderr

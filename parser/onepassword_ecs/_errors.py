@@ -13,6 +13,8 @@ One root, so that a caller can catch everything this library raises on purpose::
     │   └── ClusterError                          a search cluster is unreachable or refuses us
     ├── InvestigationError                        an investigation cannot be run as asked
     ├── DetectionError                            a rule, context file or export target is unusable
+    ├── StageConfigError                          a stage cannot run as configured
+    │   └── LookupFileError                       a lookup file is unreadable or holds secrets
     └── CollectorError                            the collector cannot go on as asked
         ├── CollectorConfigError                  bad option, config file, token or URL (exit 2)
         └── EventsApiError                        the Events API refused or could not be reached
@@ -42,12 +44,14 @@ __all__ = [
     "DetectionError",
     "EventsApiError",
     "InvestigationError",
+    "LookupFileError",
     "MappingTableError",
     "NormalizationError",
     "NotAuthorizedError",
     "OnePasswordEcsError",
     "RateLimitedError",
     "SinkError",
+    "StageConfigError",
     "StoreError",
     "TransientApiError",
 ]
@@ -107,6 +111,20 @@ class MappingTableError(OnePasswordEcsError):
     """A table under mappings/ does not have the shape the mappers need.
 
     Raised once, when the tables are loaded, naming the file and the entry.
+    """
+
+
+class StageConfigError(OnePasswordEcsError):
+    """A stage (enrichment, redaction) cannot run as configured: an unknown field or
+    mode, a missing redaction key. Raised before any record is read; the message never
+    holds a secret.
+    """
+
+
+class LookupFileError(StageConfigError):
+    """A lookup file cannot be used: unreadable, of an unknown shape, or holding secrets.
+
+    The message names the file and the entry, never a value from it.
     """
 
 

@@ -44,6 +44,12 @@ from ..collect import (
 from ._common import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, Streams, positive_int
 from ._datastream import add_data_stream_options, data_stream_stages
 from ._sink_options import add_sink_options, default_store_path, open_sinks, sinks_requested
+from ._stage_options import (
+    StageConfigError,
+    add_stage_options,
+    build_stages,
+    withhold_if_redacting,
+)
 
 __all__ = ["register"]
 
@@ -140,6 +146,7 @@ def register(commands: Any) -> None:
     )
     add_data_stream_options(out)
     add_sink_options(parser)
+    add_stage_options(parser)
     out.add_argument(
         "-q",
         "--quiet",
@@ -309,6 +316,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         warnings: list[str] = []
         accounts = _accounts(args, warnings)
         tunables = _tunables(args, warnings)
+        stages = build_stages(args)  # lookups and redaction, before the data stream
         with ExitStack() as stack:
             # With no -o and no destination option, documents go to the default store.
             default_store = default_store_path() if args.output is None else None
@@ -324,8 +332,9 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
                 once=args.once,
                 silence_alert=args.silence_alert,
                 quiet=args.quiet,
-                stages=data_stream_stages(args),
+                stages=[*stages, *data_stream_stages(args)],
                 sinks=sinks,
+                wrap_errors=lambda errors: withhold_if_redacting(errors, stages),
             )
             outcome = collect(
                 request, stdout=streams.stdout, stderr=streams.stderr, warnings=warnings
@@ -333,7 +342,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     except CollectorConfigError as exc:
         streams.fail(str(exc))
         return EXIT_USAGE
-    except SinkError as exc:
+    except (SinkError, StageConfigError) as exc:
         streams.fail(str(exc))
         return EXIT_USAGE
     for problem in outcome.problems:

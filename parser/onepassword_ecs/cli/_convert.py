@@ -46,6 +46,7 @@ from ._datastream import add_data_stream_options, data_stream_stages
 from ._files import clashing_files
 from ._progress import progress_line
 from ._sink_options import add_sink_options, open_sinks, sinks_requested
+from ._stage_options import StageConfigError, add_stage_options, build_stages, withhold_if_redacting
 
 __all__ = ["register"]
 
@@ -122,6 +123,7 @@ def register(commands: Any) -> None:
         "record_too_large, without holding it in memory (default 1MiB; a page, an array "
         f"line or a pretty-printed document may be {PAGE_FACTOR} times that)",
     )
+    add_stage_options(convert)
     convert.set_defaults(handler=run)
 
 
@@ -197,6 +199,10 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     )
     if problem:
         return streams.fail(problem)
+    try:
+        stages = build_stages(args)
+    except StageConfigError as exc:
+        return streams.fail(str(exc))
     stderr = streams.stderr
     progress = progress_line(stderr) if not args.quiet and stderr.isatty() else None
     # Standard output gets the documents when asked (-o -) or when nothing else does.
@@ -221,12 +227,12 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
             convert(
                 FileSource(inputs, stdin=streams.stdin, max_record_bytes=args.max_record_bytes),
                 sinks=sinks,
-                errors=errors,
+                errors=withhold_if_redacting(errors, stages),
                 tally=tally,
                 dataset=args.dataset,
                 keep_original=args.keep_original,
                 assume_timezone=args.assume_timezone,
-                stages=data_stream_stages(args),
+                stages=[*stages, *data_stream_stages(args)],
                 workers=args.workers,
                 on_chunk=progress.update if progress is not None else None,
                 max_record_bytes=args.max_record_bytes,

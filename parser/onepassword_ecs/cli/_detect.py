@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from .._errors import DetectionError, StoreError
+from .._errors import DetectionError, StageConfigError, StoreError
 from ._common import EXIT_OK, PROG, Streams
 
 __all__ = ["EXIT_ALERTS", "add_rule_options", "register"]
@@ -63,6 +63,42 @@ def add_rule_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         help="rule folder to use instead of the shipped pack (repeatable)",
     )
+    parser.add_argument(
+        "--lookups",
+        metavar="PATH",
+        action="append",
+        help="op list exports or uuid,kind,name CSV files (a file or a folder, repeatable), "
+        "so the context file may name groups, vaults, items and people by name",
+    )
+
+
+def context_from_args(args: argparse.Namespace) -> Any:
+    """The context file's lists, with names resolved to uuids through ``--lookups``.
+
+    Raises DetectionError (bad context) or StageConfigError (bad lookup file).
+    """
+    from ..detect import load_context
+
+    context = load_context(args.context)
+    if not getattr(args, "lookups", None):
+        return context
+    from ..stages import load_lookups
+
+    lookups = load_lookups(args.lookups)
+    names: dict[str, dict[str, tuple[str, ...]]] = {}
+
+    def note(kind: str, name: str | None, uuid: str) -> None:
+        if name:
+            table = names.setdefault(kind, {})
+            table[name.lower()] = (*table.get(name.lower(), ()), uuid)
+
+    for uuid, (name, email) in lookups.users.items():
+        note("users", name, uuid)
+        note("users", email, uuid)
+    for kind in ("groups", "vaults", "items"):
+        for uuid, name in getattr(lookups, kind).items():
+            note(kind, name, uuid)
+    return context.with_names(names)
 
 
 def register(commands: Any) -> None:
@@ -117,7 +153,6 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         AlertLedger,
         detect,
         history_span_ns,
-        load_context,
         load_rules,
         read_documents,
     )
@@ -134,7 +169,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         return _follow(args, streams)
     store = None
     try:
-        context = load_context(args.context)
+        context = context_from_args(args)
         rules = load_rules(args.rules)
         span = history_span_ns(rules, context)
         if args.store:
@@ -172,7 +207,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
             streams.stdout.flush()
         if store is not None and new:
             AlertLedger(store).record(new)
-    except (DetectionError, StoreError, InputError) as exc:
+    except (DetectionError, StageConfigError, StoreError, InputError) as exc:
         return streams.fail(str(exc))
     except OSError as exc:
         return streams.fail(f"{exc.filename or args.output}: {exc.strerror or exc}")
@@ -193,16 +228,16 @@ def _follow(args: argparse.Namespace, streams: Streams) -> int:
     silent streams. Alerts are appended to ``-o FILE`` (or standard output) and flushed
     as they come; Ctrl-C stops.
     """
-    from ..detect import AlertLedger, detect, history_span_ns, load_context, load_rules
+    from ..detect import AlertLedger, detect, history_span_ns, load_rules
     from ..sinks import EventStore
 
     written = 0
     try:
-        context = load_context(args.context)
+        context = context_from_args(args)
         rules = load_rules(args.rules)
         span = history_span_ns(rules, context)
         store = EventStore.open(args.store)
-    except (DetectionError, StoreError) as exc:
+    except (DetectionError, StageConfigError, StoreError) as exc:
         return streams.fail(str(exc))
     silence_rules = [rule for rule in rules if rule.params.get("check") == "silence"]
     silence_ns = int(2 * context.silence_hours * 3600 * 1_000_000_000)

@@ -16,9 +16,9 @@ from typing import Any
 
 import orjson
 
-from .._errors import DetectionError
+from .._errors import DetectionError, StageConfigError
 from ._common import EXIT_OK, Streams
-from ._detect import add_rule_options
+from ._detect import add_rule_options, context_from_args
 
 __all__ = ["register"]
 
@@ -58,12 +58,12 @@ def register(commands: Any) -> None:
 
 
 def run_list(args: argparse.Namespace, streams: Streams) -> int:
-    from ..detect import TARGETS, export_rule, load_context, load_rules
+    from ..detect import TARGETS, export_rule, load_rules
 
     try:
-        context = load_context(args.context)
+        context = context_from_args(args)
         rules = load_rules(args.rules)
-    except DetectionError as exc:
+    except (DetectionError, StageConfigError) as exc:
         return streams.fail(str(exc))
     header = ["rule", "kind", "level", "state", *(_SHORT[t] for t in TARGETS)]
     rows = [header]
@@ -84,13 +84,13 @@ def run_list(args: argparse.Namespace, streams: Streams) -> int:
 
 
 def run_export(args: argparse.Namespace, streams: Streams) -> int:
-    from ..detect import TARGETS, export_rule, load_context, load_rules, resolve_targets
+    from ..detect import TARGETS, export_rule, load_rules, resolve_targets
 
     try:
-        context = load_context(args.context)
+        context = context_from_args(args)
         rules = load_rules(args.rules)
         targets = resolve_targets(args.target)
-    except DetectionError as exc:
+    except (DetectionError, StageConfigError) as exc:
         return streams.fail(str(exc))
     for target in targets:
         conversions = [export_rule(rule, target, context) for rule in rules]

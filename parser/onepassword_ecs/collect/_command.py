@@ -15,7 +15,7 @@ import fcntl
 import os
 import signal
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +49,8 @@ class CollectRequest:
     stages: Sequence[Stage] = ()
     """Applied to every document after normalize, as ``convert`` does (data_stream.*)."""
     sinks: Sequence[Sink] = ()
+    wrap_errors: Callable[[Sink], Sink] | None = None
+    """Applied to the error sink (redaction: rejected records' raw input is withheld)."""
     """Destinations opened by the caller (the store, clusters), beside ``output``; each is
     flushed before every cursor commit like the file."""
 
@@ -196,6 +198,8 @@ def collect(
             errors = NdjsonSink(handle, name="errors", durable=True)
         else:
             errors = _TextErrors(stderr)
+        if request.wrap_errors is not None:
+            errors = request.wrap_errors(errors)
         tally = Tally()
         delivery = Delivery(
             sinks, errors, state, tally, request.tunables.reset_overlap, request.stages

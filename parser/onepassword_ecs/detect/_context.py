@@ -55,6 +55,14 @@ LIST_KEYS: dict[str, tuple[str, ...]] = {
     "risky_countries": ("CN", "IR", "KP", "RU"),
     "provisioning_actors": (),
 }
+# list key -> the kind of thing its entries name, for resolving names through lookups.
+NAMED_KINDS: dict[str, str] = {
+    "admins": "users",
+    "provisioning_actors": "users",
+    "privileged_groups": "groups",
+    "privileged_vaults": "vaults",
+    "sensitive_items": "items",
+}
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -103,6 +111,33 @@ class Context:
 
     def threshold(self, rule: str, key: str) -> Any:
         return self.thresholds.get(rule, {}).get(key)
+
+    def with_names(self, names: Mapping[str, Mapping[str, tuple[str, ...]]]) -> Context:
+        """This context with every entry that names something also listing its uuids.
+
+        ``names`` maps a kind (``users``, ``groups``, ``vaults``, ``items``) to lower-case
+        names (and, for users, emails) and the uuids they belong to, as the lookups stage
+        loads them from ``op`` exports. Events carry uuids only (in upper case; ``op``
+        prints them in lower case), so a privileged group written as "Administrators"
+        matches only once its uuid is on the list. The entries as written stay.
+        """
+        lists = dict(self.lists)
+        for key, kind in NAMED_KINDS.items():
+            table = names.get(kind, {})
+            entries = list(lists.get(key, ()))
+            for entry in tuple(entries):
+                for uuid in table.get(entry.lower(), ()):
+                    for spelling in (uuid.upper(), uuid.lower()):
+                        if spelling not in entries:
+                            entries.append(spelling)
+            lists[key] = tuple(entries)
+        return Context(
+            lists=lists,
+            working_hours=self.working_hours,
+            silence_hours=self.silence_hours,
+            thresholds=self.thresholds,
+            source=self.source,
+        )
 
 
 def _fail(source: str, where: str, message: str) -> DetectionError:

@@ -20,7 +20,14 @@ from ._datastream import (
 from ._fielddefs import VENDOR_ROOT, VendorField, emitted_fields, vendor_fields
 from ._table import EcsField, ecs_table
 from ._template import FLAVORS, LOGS_COMPONENTS, index_template
-from ._validate import MAX_NODES, Problem, StructureProblem, structure_problem, validate
+from ._validate import (
+    MAX_NODES,
+    Problem,
+    StructureProblem,
+    index_accepts_date,
+    structure_problem,
+    validate,
+)
 
 __all__ = [
     "DATA_STREAM_DATASET_PREFIX",
@@ -39,6 +46,7 @@ __all__ = [
     "data_stream_name",
     "ecs_table",
     "emitted_fields",
+    "index_accepts_date",
     "index_template",
     "namespace_problem",
     "structure_problem",

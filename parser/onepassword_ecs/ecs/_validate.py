@@ -37,6 +37,7 @@ __all__ = [
     "MAX_TERM_BYTES",
     "Problem",
     "StructureProblem",
+    "index_accepts_date",
     "structure_problem",
     "validate",
 ]
@@ -68,6 +69,23 @@ _SINGLE_VALUED = frozenset({"event.kind", "event.outcome"})
 _DATE_TIME = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})", re.ASCII
 )
+
+
+def index_accepts_date(value: str) -> bool:
+    """Whether Elasticsearch's strict date parser takes ``value`` as a ``date`` field.
+
+    RFC 3339 with upper-case ``T`` and ``Z``, at most nine fractional digits, a real
+    calendar date and time (no leap second), an offset within ±18:00. The mappers use
+    this to decide whether a raw date can be passed through as it is.
+    """
+    if not _DATE_TIME.fullmatch(value):
+        return False
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    offset = parsed.utcoffset()
+    return offset is None or abs(offset) <= _MAX_UTC_OFFSET
 
 
 @dataclass(frozen=True, slots=True)

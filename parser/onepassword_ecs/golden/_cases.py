@@ -4,7 +4,8 @@ A case is ``<case>.json`` (one raw Events API record) with ``<case>.expected.jso
 beside it: either the expected document, or an error expectation
 ``{"error": {"reason": "...", "path": "..."}}`` (``path`` optional) for a record that
 must be rejected. Folders named ``bad`` hold deliberately broken inputs, not cases, and
-are skipped.
+are skipped, as are folders named ``stages`` (cases of the enrichment and redaction
+stages, whose expectations depend on lookup files and rules: tests/test_stage_golden.py).
 
 The same functions serve ``onepassword-ecs check`` and the project's own pytest, so
 that a reviewer and CI see the same field-level diffs. Expected files are written only by
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 EXPECTED_SUFFIX = ".expected.json"
-SKIPPED_FOLDER = "bad"
+SKIPPED_FOLDERS = frozenset({"bad", "stages"})
 _MAX_SHOWN = 300
 
 
@@ -120,7 +121,7 @@ class CaseResult:
 def _is_case_file(path: Path, root: Path) -> bool:
     if path.name.endswith(EXPECTED_SUFFIX):
         return False
-    return SKIPPED_FOLDER not in path.relative_to(root).parts[:-1]
+    return SKIPPED_FOLDERS.isdisjoint(path.relative_to(root).parts[:-1])
 
 
 def _case(raw_path: Path, name: str) -> GoldenCase:

@@ -15,6 +15,7 @@ from ._dataset import Dataset, detect_dataset, parse_dataset
 from ._datastream import DataStreamStage
 from ._decode import decode_json
 from ._normalize import normalize
+from ._rerender import NameOf, render_message
 from ._tables import CATEGORY_TYPES, Tables, tables
 from ._timestamps import assumed_zone as check_timezone
 
@@ -23,6 +24,7 @@ __all__ = [
     "ECS_VERSION",
     "DataStreamStage",
     "Dataset",
+    "NameOf",
     "Tables",
     "check_timezone",
     "decode_json",
@@ -31,5 +33,6 @@ __all__ = [
     "normalize_bytes",
     "normalize_tagged",
     "parse_dataset",
+    "render_message",
     "tables",
 ]

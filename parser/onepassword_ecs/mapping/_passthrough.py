@@ -21,9 +21,6 @@ from typing import Any
 
 import orjson
 
-from .._errors import NormalizationError
-from ._timestamps import to_utc
-
 __all__ = ["MALFORMED", "MAX_DEPTH", "Passthrough", "json_text"]
 
 MALFORMED = "malformed"
@@ -138,6 +135,12 @@ def _declared() -> tuple[dict[str, str], frozenset[str]]:
     return types, objects
 
 
+def _index_accepts_date(value: str) -> bool:
+    from ..ecs import index_accepts_date
+
+    return index_accepts_date(value)
+
+
 def _prefixes(name: str) -> list[str]:
     parts = name.split(".")
     return [".".join(parts[:end]) for end in range(1, len(parts))]
@@ -152,13 +155,10 @@ def _fits(value: Any, declared: str) -> bool:
     if declared == "float":
         return value.__class__ in (int, float) and abs(value) <= _FLOAT32_MAX
     if declared == "date":
-        if not isinstance(value, str):
-            return False
-        try:
-            to_utc(value, "")
-        except NormalizationError:
-            return False
-        return True
+        # Kept as sent only when an index takes it as it is (a lower-case "z", a leap
+        # second or ten fractional digits would be refused); otherwise it is malformed,
+        # and its exact text is kept there.
+        return isinstance(value, str) and _index_accepts_date(value)
     if declared == "boolean":
         return isinstance(value, bool)
     return isinstance(value, dict)  # flattened, object

@@ -130,7 +130,33 @@ def _templates(response: Any, name: str) -> dict[str, Any] | None:
     return None
 
 
-class _Elasticsearch:
+class _TemplateCalls:
+    """The index-template calls, the same on both official clients.
+
+    Each client class supplies ``_client`` and ``_call`` (its error translation).
+    """
+
+    _client: Any
+
+    def _call(self, action: str, function: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def get_template(self, name: str) -> dict[str, Any] | None:
+        try:
+            response = self._call(
+                "get template", self._client.indices.get_index_template, name=name
+            )
+        except ClusterError as exc:
+            if "HTTP 404" in str(exc):
+                return None
+            raise
+        return _templates(response, name)
+
+    def put_template(self, name: str, body: dict[str, Any]) -> None:
+        self._call("put template", self._client.indices.put_index_template, name=name, body=body)
+
+
+class _Elasticsearch(_TemplateCalls):
     """elasticsearch-py 8 or 9."""
 
     def __init__(self, url: str, auth: ClusterAuth, timeout: float) -> None:
@@ -179,20 +205,6 @@ class _Elasticsearch:
         extra = {"index": index} if index is not None else {}
         return _items(self._call("bulk", self._client.bulk, operations=payload, **extra))
 
-    def get_template(self, name: str) -> dict[str, Any] | None:
-        try:
-            response = self._call(
-                "get template", self._client.indices.get_index_template, name=name
-            )
-        except ClusterError as exc:
-            if "HTTP 404" in str(exc):
-                return None
-            raise
-        return _templates(response, name)
-
-    def put_template(self, name: str, body: dict[str, Any]) -> None:
-        self._call("put template", self._client.indices.put_index_template, name=name, body=body)
-
     def has_component_template(self, name: str) -> bool:
         try:
             self._call(
@@ -208,7 +220,7 @@ class _Elasticsearch:
         self._client.close()
 
 
-class _OpenSearch:
+class _OpenSearch(_TemplateCalls):
     """opensearch-py (OpenSearch, Amazon OpenSearch Service with basic auth or certs)."""
 
     def __init__(self, url: str, auth: ClusterAuth, timeout: float) -> None:
@@ -253,20 +265,6 @@ class _OpenSearch:
 
     def bulk(self, payload: bytes, index: str | None) -> list[dict[str, Any]]:
         return _items(self._call("bulk", self._client.bulk, body=payload, index=index))
-
-    def get_template(self, name: str) -> dict[str, Any] | None:
-        try:
-            response = self._call(
-                "get template", self._client.indices.get_index_template, name=name
-            )
-        except ClusterError as exc:
-            if "HTTP 404" in str(exc):
-                return None
-            raise
-        return _templates(response, name)
-
-    def put_template(self, name: str, body: dict[str, Any]) -> None:
-        self._call("put template", self._client.indices.put_index_template, name=name, body=body)
 
     def has_component_template(self, name: str) -> bool:
         return False  # the logs@ components are Elasticsearch's; never asked for here

@@ -1,0 +1,138 @@
+"""The stage options every subcommand that converts records offers.
+
+``--lookups PATH`` (enrichment), ``--redact FIELD=MODE`` and ``--redact-key-env NAME``
+(redaction). One function adds them to a parser, one builds the stages from the parsed
+arguments, one wraps the error sink when redaction is on; ``convert`` and ``collect``
+call the same three, so the options mean the same everywhere.
+
+The redaction key is never a command-line value: it is read from the environment
+variable ``ONEPASSWORD_ECS_REDACT_KEY``, or the one ``--redact-key-env`` names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Sequence
+
+from .._errors import StageConfigError
+from ..stages import (
+    GROUPS,
+    MODES,
+    REDACT_KEY_ENV,
+    Enricher,
+    Redactor,
+    parse_rules,
+    redaction_key,
+    withhold_input,
+)
+from ..stream import Batch, Sink, SinkResult, Stage
+
+__all__ = ["StageConfigError", "add_stage_options", "build_stages", "withhold_if_redacting"]
+
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def _rule(value: str) -> str:
+    try:
+        parse_rules([value])
+    except StageConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def _variable(value: str) -> str:
+    if _VARIABLE_NAME.fullmatch(value) is None:
+        # Not echoed: someone may have typed the key itself here.
+        raise argparse.ArgumentTypeError(
+            "expected the NAME of an environment variable (letters, digits, underscores), "
+            "not the key itself"
+        )
+    return value
+
+
+def add_stage_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--lookups``, ``--redact`` and ``--redact-key-env`` to ``parser``."""
+    group = parser.add_argument_group(
+        "enrichment and redaction",
+        "Stages between conversion and output: names for uuids from lookup files, then "
+        "pseudonyms, masks or nothing for what must not leave.",
+    )
+    group.add_argument(
+        "--lookups",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="names for vault, group, item and user uuids: `op user|group|vault|item list "
+        "--format json` output or uuid,kind,name CSV; a file or a folder; repeatable",
+    )
+    group.add_argument(
+        "--redact",
+        action="append",
+        default=[],
+        type=_rule,
+        metavar="FIELD=MODE",
+        help=f"redact an ECS field (user.email, client.ip, ...) or a group "
+        f"({', '.join(GROUPS)}); MODE is {', '.join(MODES)}; repeatable",
+    )
+    group.add_argument(
+        "--redact-key-env",
+        type=_variable,
+        metavar="NAME",
+        help=f"environment variable holding the key for MODE hash (default {REDACT_KEY_ENV})",
+    )
+
+
+def build_stages(args: argparse.Namespace) -> list[Stage]:
+    """The stages the options ask for: enrichment first, so looked-up names are redacted.
+
+    Raises :class:`StageConfigError` (a bad lookup file, a missing key) before any
+    record is read; its message never holds a secret.
+    """
+    stages: list[Stage] = []
+    if args.lookups:
+        stages.append(Enricher(args.lookups))
+    rules = parse_rules(args.redact)
+    if args.redact_key_env and not rules:
+        raise StageConfigError(
+            "--redact-key-env names the key for --redact ...=hash; no --redact given"
+        )
+    if rules:
+        key = None
+        if "hash" in rules.values():
+            if args.redact_key_env:
+                key = redaction_key(
+                    args.redact_key_env, label="the variable --redact-key-env names"
+                )
+            else:
+                key = redaction_key(REDACT_KEY_ENV)
+        stages.append(Redactor(rules, key=key))
+    return stages
+
+
+class _WithheldErrors:
+    """An error sink whose lines for rejected records carry no raw input."""
+
+    def __init__(self, inner: Sink) -> None:
+        self._inner = inner
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    def write(self, batch: Batch) -> SinkResult:
+        lines = [withhold_input(line) for line in batch.documents()]
+        return self._inner.write(Batch.of(lines))
+
+    def flush(self) -> None:
+        self._inner.flush()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def withhold_if_redacting(errors: Sink, stages: Sequence[Stage]) -> Sink:
+    """``errors``, or, when a stage redacts, ``errors`` without rejected records' raw input."""
+    if any(isinstance(stage, Redactor) for stage in stages):
+        return _WithheldErrors(errors)
+    return errors
