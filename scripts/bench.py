@@ -25,6 +25,7 @@ Usage::
     python scripts/bench.py --quick --large-mb 0   # smoke test (seconds)
     python scripts/bench.py --json             # machine-readable figures on stdout
     python scripts/bench.py --profile 50000    # cProfile of normalize, no benchmark
+    python scripts/bench.py --callgrind 10000  # instructions per record under valgrind
 
 Only the standard library, orjson and the package itself are used: a timing library
 would be one more thing to install on the machine whose figures we want.
@@ -46,6 +47,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -403,6 +405,73 @@ def profile(count: int, seed: int, top: int) -> str:
 # -- report --------------------------------------------------------------------------
 
 
+CALLGRIND_MODES = ("baseline", "floor", "library", "bytes")
+CALLGRIND_WARMUP = 1_000
+
+
+def callgrind_instructions(mode: str, corpus: Path, warmup: int, work: Path) -> int | None:
+    """Instructions one ``_callgrind_probe.py`` run executes under callgrind, or None.
+
+    ``PYTHONHASHSEED=0`` fixes string hashes, so dict probes (and the count) repeat
+    exactly from run to run; the count does not depend on the machine's load.
+    """
+    out = work / f"callgrind.{mode}.out"
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        f"--callgrind-out-file={out}",
+        sys.executable,
+        str(Path(__file__).resolve().parent / "_callgrind_probe.py"),
+        mode,
+        str(corpus),
+        str(warmup),
+    ]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        return None
+    for line in done.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1].strip())
+    raise RuntimeError(f"no instruction count in callgrind's output for {mode}")
+
+
+def callgrind(count: int, seed: int, tmp: str | None) -> str:
+    """Instructions per record for the floor, the library and the bytes path.
+
+    Each figure is one probe run minus the baseline run (same imports, corpus and
+    warm-up, no loop), divided by the records in the loop.
+    """
+    lines = [f"callgrind: {count:,} records after {CALLGRIND_WARMUP:,} warm-up, seed {seed}"]
+    with tempfile.TemporaryDirectory(prefix="onepassword-ecs-callgrind-", dir=tmp) as folder:
+        work = Path(folder)
+        corpus = work / "corpus.ndjson"
+        write_corpus(corpus, count + CALLGRIND_WARMUP, 0, seed)
+        # Two at a time: the counts do not depend on load, only the waiting does.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = {
+                mode: pool.submit(callgrind_instructions, mode, corpus, CALLGRIND_WARMUP, work)
+                for mode in CALLGRIND_MODES
+            }
+            counts = {mode: run.result() for mode, run in runs.items()}
+    base = counts["baseline"]
+    if base is None:
+        raise RuntimeError("the callgrind baseline run failed")
+    per_record: dict[str, float] = {}
+    for mode in CALLGRIND_MODES[1:]:
+        total = counts[mode]
+        if total is None:
+            lines.append(f"  {mode:<8} (not available)")
+            continue
+        per_record[mode] = (total - base) / count
+        lines.append(f"  {mode:<8} {per_record[mode]:>10,.0f} instructions per record")
+    floor = per_record["floor"]
+    for mode in ("library", "bytes"):
+        if mode in per_record:
+            lines.append(f"  {mode} / floor: {floor / per_record[mode]:.3f} (in instructions)")
+    return "\n".join(lines)
+
+
 def verdict(value: float | None, target: float, higher_is_better: bool = True) -> str:
     if value is None:
         return "not measured"
@@ -505,6 +574,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="N",
         help="instead of benchmarking, cProfile normalize over N records and print the stats",
     )
+    parser.add_argument(
+        "--callgrind",
+        type=int,
+        metavar="N",
+        help="instead of benchmarking, count instructions per record under valgrind over N records",
+    )
     parser.add_argument("--top", type=int, default=30, help="rows per profile table")
     args = parser.parse_args(argv)
     quick = {"rounds": 1, "records": 2_000, "cli_records": 5_000, "large_mb": 8}
@@ -521,6 +596,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.profile:
         print(profile(args.profile, args.seed, args.top))
+        return 0
+    if args.callgrind:
+        print(f"load average: {load_average()} (instruction counts do not depend on it)")
+        print(callgrind(args.callgrind, args.seed, args.tmp))
         return 0
 
     info = machine()

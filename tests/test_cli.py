@@ -21,6 +21,7 @@ import orjson
 import pytest
 
 from onepassword_ecs.cli import main
+from onepassword_ecs.mapping import _bytes
 from onepassword_ecs.stream import _convert, _source
 
 SIGNIN: dict[str, Any] = {
@@ -287,6 +288,8 @@ def test_a_document_that_cannot_be_encoded_is_one_error_not_a_crash(
         return document
 
     monkeypatch.setattr(_convert, "normalize", unencodable_for_audit)
+    # The bytes path (no stage needing a dict) encodes inside mapping/_bytes.py.
+    monkeypatch.setattr(_bytes, "normalize", unencodable_for_audit)
     status, out, err = run(["convert"], line(SIGNIN) + line(AUDIT) + line(ITEM_USAGE))
     assert status == 1
     assert ids(out) == ["SIGNIN1", "USAGE1"]

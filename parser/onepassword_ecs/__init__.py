@@ -22,7 +22,7 @@ from ._errors import (
     StageConfigError,
 )
 from .ecs import Problem, index_template, validate
-from .mapping import ECS_VERSION, Dataset, detect_dataset, normalize
+from .mapping import ECS_VERSION, Dataset, detect_dataset, normalize, normalize_bytes
 from .stages import Enricher, Redactor, redaction_key
 
 __version__ = "0.1.0"
@@ -43,6 +43,7 @@ __all__ = [
     "detect_dataset",
     "index_template",
     "normalize",
+    "normalize_bytes",
     "redaction_key",
     "validate",
 ]

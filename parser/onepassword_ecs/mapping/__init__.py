@@ -9,6 +9,7 @@ can be reasoned about, tested and benchmarked on its own.
 
 from __future__ import annotations
 
+from ._bytes import normalize_bytes, normalize_tagged
 from ._common import ECS_VERSION
 from ._dataset import Dataset, detect_dataset, parse_dataset
 from ._datastream import DataStreamStage
@@ -29,6 +30,8 @@ __all__ = [
     "decode_json",
     "detect_dataset",
     "normalize",
+    "normalize_bytes",
+    "normalize_tagged",
     "parse_dataset",
     "render_message",
     "tables",

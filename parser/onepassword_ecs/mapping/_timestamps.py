@@ -177,11 +177,17 @@ def _describe(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-# Seconds already converted: "YYYY-MM-DDTHH:MM:SS" + zone → UTC "YYYY-MM-DDTHH:MM:SS".
-# A stream carries many events per second and arrives roughly in time order, so most
-# records hit a recent second; bounded (by clearing) so memory stays flat.
-_SECONDS: dict[str, str] = {}
-_SECONDS_MAX = 8192
+# Minutes already converted: "YYYY-MM-DDTHH:MM" + zone → UTC "YYYY-MM-DDTHH:MM".
+# Offsets are whole minutes, so the seconds and the fraction never change in the
+# conversion: one key per minute and zone covers every record of that minute (a stream
+# carries thousands of distinct seconds an hour but only 60 minutes). The key holds the
+# whole validated prefix (date, separator, hour, minute), so a hit only has to check
+# the seconds and the fraction by hand. Leap seconds (":60") always take the careful
+# path. Bounded by clearing, so memory stays flat.
+_MINUTES: dict[str, str] = {}
+_MINUTES_MAX = 4096
+_SECOND_TENS = frozenset("012345")
+_DIGITS = frozenset("0123456789")
 
 
 def to_utc(value: object, path: str) -> str:
@@ -200,10 +206,17 @@ def to_utc(value: object, path: str) -> str:
         else:
             zone = text[-6:]
             fraction = text[19:-6]
-        base = _SECONDS.get(text[:19] + zone)
-        if base is not None:
+        base = _MINUTES.get(text[:16] + zone)
+        if (
+            base is not None
+            and text[16] == ":"
+            and text[17] in _SECOND_TENS
+            and text[18] in _DIGITS
+            and len(text) == 19 + len(fraction) + len(zone)
+        ):
+            seconds = text[17:19]
             if not fraction:
-                return base + ".000000000Z"
+                return f"{base}:{seconds}.000000000Z"
             digits = fraction[1:]
             if (
                 (fraction[0] == "." or fraction[0] == ",")
@@ -211,12 +224,12 @@ def to_utc(value: object, path: str) -> str:
                 and digits.isdigit()
                 and digits.isascii()
             ):
-                return f"{base}.{digits.ljust(9, '0')}Z"
+                return f"{base}:{seconds}.{digits.ljust(9, '0')}Z"
     return _to_utc_carefully(value, path)
 
 
 def _to_utc_carefully(value: object, path: str, assume: AssumedZone | None = None) -> str:
-    """Full RFC 3339 parse and check; fills the per-second cache for the fast path."""
+    """Full RFC 3339 parse and check; fills the per-minute cache for the fast path."""
     if not isinstance(value, str):
         raise NormalizationError(
             "bad_timestamp", f"{_EXPECTED}, got {type(value).__name__} {_describe(value)}", path
@@ -266,10 +279,10 @@ def _to_utc_carefully(value: object, path: str, assume: AssumedZone | None = Non
         return f"{base}.{(fraction or '')[:9].ljust(9, '0')}Z"
     if len(text) >= 20 and (zulu or (text[-6] in "+-" and text[-3] == ":")):
         # Only the shapes the fast path slices (…Z, …±HH:MM) are worth caching.
-        if len(_SECONDS) >= _SECONDS_MAX:
-            _SECONDS.clear()
+        if len(_MINUTES) >= _MINUTES_MAX:
+            _MINUTES.clear()
         zone = "Z" if zulu else text[-6:]
-        _SECONDS[text[:19] + zone] = base
+        _MINUTES[text[:16] + zone] = base[:16]
     # More than nine digits: cut toward zero, never rounded up past the instant.
     digits = fraction[:9].ljust(9, "0") if fraction else "000000000"
     return f"{base}.{digits}Z"

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from .._errors import NormalizationError
-from ..mapping import Dataset, normalize
+from ..mapping import Dataset, DataStreamStage, normalize, normalize_tagged
 from ._bounded import MAX_RECORD_BYTES, PAGE_FACTOR, Oversize
 from ._reader import InputError, Unit, expand_unit, input_fields
 from ._sink import Batch, Sink, SinkResult
@@ -181,6 +181,19 @@ def _staged(document: dict[str, Any], stages: tuple[Stage, ...]) -> dict[str, An
         raise NormalizationError(STAGE_ERROR, f"{type(exc).__name__}: {exc}") from exc
 
 
+def _bytes_path_stages(stages: tuple[Stage, ...]) -> tuple[tuple[Stage, ...], str | None]:
+    """(stages that need the document as a dict, data-stream namespace for normalize).
+
+    A leading :class:`DataStreamStage` is the same as ``normalize``'s
+    ``data_stream_namespace`` (the fields land before any later stage sees the
+    document), so it becomes that argument: with no other stage, records take the
+    bytes path (``normalize_tagged``) and never exist as a dict outside ``mapping``.
+    """
+    if stages and type(stages[0]) is DataStreamStage:
+        return stages[1:], stages[0].namespace
+    return stages, None
+
+
 def convert_chunk(task: Task) -> ChunkResult:
     """Normalize every record of a chunk; the unit of work of both execution paths.
 
@@ -197,6 +210,7 @@ def convert_chunk(task: Task) -> ChunkResult:
     dataset, keep_original, stages = task.dataset, task.keep_original, task.stages
     limit = task.max_record_bytes
     assume_timezone = task.assume_timezone
+    stages, namespace = _bytes_path_stages(stages)
     for number, raw in task.units:
         if isinstance(raw, Oversize):
             records: Iterable[tuple[int | None, Any]] = ((None, raw),)
@@ -212,22 +226,31 @@ def convert_chunk(task: Task) -> ChunkResult:
             try:
                 if isinstance(payload, Oversize):
                     raise _too_large(payload, limit)
-                document = normalize(
-                    payload,
-                    dataset=dataset,
-                    keep_original=keep_original,
-                    assume_timezone=assume_timezone,
-                )
                 if stages:
+                    document = normalize(
+                        payload,
+                        dataset=dataset,
+                        keep_original=keep_original,
+                        assume_timezone=assume_timezone,
+                        data_stream_namespace=namespace,
+                    )
                     document = _staged(document, stages)
-                text = orjson.dumps(document, option=_SORT)
+                    text = orjson.dumps(document, option=_SORT)
+                    name = _dataset_name(document)
+                else:
+                    text, name = normalize_tagged(
+                        payload,
+                        dataset=dataset,
+                        keep_original=keep_original,
+                        assume_timezone=assume_timezone,
+                        data_stream_namespace=namespace,
+                    )
             except Exception as exc:
                 errors.append(_error_line(exc, task.origin, number, index, payload, line))
                 reason = exc.reason if isinstance(exc, NormalizationError) else INTERNAL_ERROR
                 rejected[reason] = rejected.get(reason, 0) + 1
                 continue
             documents.append(text)
-            name = _dataset_name(document)
             datasets[name] = datasets.get(name, 0) + 1
     return ChunkResult(
         documents=b"\n".join(documents) + b"\n" if documents else b"",
