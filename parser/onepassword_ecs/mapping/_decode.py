@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -175,29 +176,14 @@ def _lone_surrogate(record: str | bytes | bytearray | memoryview) -> Normalizati
 def _tokens(node: dict[str, Any]) -> int:
     """Strings in ``node`` and everything inside it, keys included (each is written with
     two quotes); -1 when a float may be a big integer."""
-    count = len(node)
-    for child in node.values():
-        kind = child.__class__
-        if kind is str:
-            count += 1
-            continue
-        if kind is dict:
-            inner = _tokens(child)
-        elif kind is list:
-            inner = _tokens_list(child)
-        elif kind is float and not -_BIG < child < _BIG:
-            return -1
-        else:
-            continue
-        if inner < 0:
-            return -1
-        count += inner
-    return count
+    inner = _tokens_in(node.values())
+    return inner if inner < 0 else len(node) + inner
 
 
-def _tokens_list(items: list[Any]) -> int:
+def _tokens_in(values: Iterable[Any]) -> int:
+    """Strings among ``values`` (an object's values or a list's items) and inside them."""
     count = 0
-    for child in items:
+    for child in values:
         kind = child.__class__
         if kind is str:
             count += 1
@@ -205,7 +191,7 @@ def _tokens_list(items: list[Any]) -> int:
         if kind is dict:
             inner = _tokens(child)
         elif kind is list:
-            inner = _tokens_list(child)
+            inner = _tokens_in(child)
         elif kind is float and not -_BIG < child < _BIG:
             return -1
         else:
@@ -348,7 +334,7 @@ def _decode(record: str | bytes | bytearray | memoryview) -> tuple[Any, bool]:
         if data.__class__ is dict:
             tokens = _tokens(data)
         elif data.__class__ is list:
-            tokens = _tokens_list(data)
+            tokens = _tokens_in(data)
         else:
             return data, False
     except RecursionError:
