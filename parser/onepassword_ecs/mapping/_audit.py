@@ -166,6 +166,40 @@ class _Formatter(dict[str, str]):
         return "{" + key + "}"
 
 
+def audit_message(
+    found: _Categorized,
+    actor: Mapping[str, Any],
+    target: Mapping[str, Any],
+    object_type: str | None,
+    object_name: str | None,
+    action: str | None,
+    aux_info: str | None,
+    aux_text: str,
+) -> str:
+    """The readable message of an audit event, from its categorization and its parts.
+
+    Shared by the mapper and by :func:`~._rerender.render_message`, which passes names
+    looked up for the object and the aux uuid instead of the uuids themselves.
+    """
+    meta = found.object_type
+    role = meta.aux_info_codes.get(aux_info) if aux_info else None
+    return readable_message(
+        found.action.message.format_map(
+            _Formatter(
+                actor=display_name(actor, "An unknown user"),
+                target=display_name(target, "a user"),
+                object=_object_phrase(meta, object_type, object_name, target),
+                role=f" as a {role}" if role else "",
+                new_role=f" to {role}" if role else "",
+                counts=_patch_counts(aux_info) if action == "patch" else "",
+                aux_info=aux_info or "",
+                aux_uuid=aux_text,
+                action=action or "an unnamed action",
+            )
+        )
+    )
+
+
 def map_audit_event(record: dict[str, Any], zone: AssumedZone | None = None) -> dict[str, Any]:
     """Map one audit event (v1 or v2) to an ECS document."""
     extra = Passthrough()
@@ -254,21 +288,15 @@ def map_audit_event(record: dict[str, Any], zone: AssumedZone | None = None) -> 
     if not record.keys() <= _KNOWN:
         extra.unknown(vendor, record, _KNOWN, "")
 
-    role = meta.aux_info_codes.get(aux_info) if aux_info else None
-    document["message"] = readable_message(
-        found.action.message.format_map(
-            _Formatter(
-                actor=display_name(actor, "An unknown user"),
-                target=display_name(target, "a user"),
-                object=_object_phrase(meta, object_type, object_uuid, target),
-                role=f" as a {role}" if role else "",
-                new_role=f" to {role}" if role else "",
-                counts=_patch_counts(aux_info) if action == "patch" else "",
-                aux_info=aux_info or "",
-                aux_uuid=aux_uuid or "an unknown group",
-                action=action or "an unnamed action",
-            )
-        )
+    document["message"] = audit_message(
+        found,
+        actor,
+        target,
+        object_type,
+        object_uuid,
+        action,
+        aux_info,
+        aux_uuid or "an unknown group",
     )
     return finish_document(document, extra, users, ips)
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._audit import DATASET as _AUDIT_EVENTS
-from ._audit import _categorize, _Formatter, _object_phrase, _patch_counts
+from ._audit import _categorize, audit_message
 from ._common import display_name, readable_message
 from ._item_usage import _ACTIONS as _ITEM_USAGE_ACTIONS
 from ._item_usage import _UNKNOWN_ACTION as _UNKNOWN_ITEM_USAGE_ACTION
@@ -98,24 +98,9 @@ def _audit_message(
     aux_uuid = _text(vendor.get("aux_uuid"))
     aux_info = _text(vendor.get("aux_info"))
     found = _categorize(action, object_type)
-    meta = found.object_type
     target = user.get("target")
     if target.__class__ is not dict and not isinstance(target, Mapping):
         target = {}
     object_name = (named(object_uuid) or object_uuid) if object_uuid else None
-    role = meta.aux_info_codes.get(aux_info) if aux_info else None
-    return readable_message(
-        found.action.message.format_map(
-            _Formatter(
-                actor=display_name(user, "An unknown user"),
-                target=display_name(target, "a user"),
-                object=_object_phrase(meta, object_type, object_name, target),
-                role=f" as a {role}" if role else "",
-                new_role=f" to {role}" if role else "",
-                counts=_patch_counts(aux_info) if action == "patch" else "",
-                aux_info=aux_info or "",
-                aux_uuid=(named(aux_uuid) or aux_uuid) if aux_uuid else "an unknown group",
-                action=action or "an unnamed action",
-            )
-        )
-    )
+    aux_text = (named(aux_uuid) or aux_uuid) if aux_uuid else "an unknown group"
+    return audit_message(found, user, target, object_type, object_name, action, aux_info, aux_text)
