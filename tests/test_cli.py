@@ -288,8 +288,17 @@ def test_a_document_that_cannot_be_encoded_is_one_error_not_a_crash(
         return document
 
     monkeypatch.setattr(_convert, "normalize", unencodable_for_audit)
-    # The bytes path (no stage needing a dict) encodes inside mapping/_bytes.py.
-    monkeypatch.setattr(_bytes, "normalize", unencodable_for_audit)
+    # The bytes path (no stage needing a dict) encodes inside mapping/_bytes.py,
+    # through its _dumps: it fails there as orjson fails on a 2**70.
+    real_dumps = _bytes._dumps
+
+    def refusing_audit_events(document: Any, **options: Any) -> bytes:
+        text = real_dumps(document, **options)
+        if b'"1password.audit_events"' in text:
+            raise orjson.JSONEncodeError("Integer exceeds 64-bit range")
+        return text
+
+    monkeypatch.setattr(_bytes, "_dumps", refusing_audit_events)
     status, out, err = run(["convert"], line(SIGNIN) + line(AUDIT) + line(ITEM_USAGE))
     assert status == 1
     assert ids(out) == ["SIGNIN1", "USAGE1"]

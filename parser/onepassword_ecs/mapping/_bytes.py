@@ -12,17 +12,22 @@ Hypothesis strategies. Today it is exactly that composition: see docs/performanc
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from ._dataset import Dataset
-from ._normalize import normalize
+from .._errors import NormalizationError
+from ..ecs import data_stream_fields
+from ._dataset import Dataset, detect_dataset
+from ._datastream import check_namespace
+from ._normalize import FAST_MAPPERS, decoded, internal_error, map_decoded, normalize
 
 __all__ = ["normalize_bytes", "normalize_tagged"]
 
 _SORT = orjson.OPT_SORT_KEYS
+_dumps = orjson.dumps
 
 
 def normalize_bytes(
@@ -56,12 +61,50 @@ def normalize_tagged(
     data_stream_namespace: str | None = None,
 ) -> tuple[bytes, str]:
     """:func:`normalize_bytes` and the document's ``event.dataset``, which the conversion
-    loop counts per dataset without holding the document."""
-    document = normalize(
-        record,
-        dataset=dataset,
-        keep_original=keep_original,
-        assume_timezone=assume_timezone,
-        data_stream_namespace=data_stream_namespace,
+    loop counts per dataset without holding the document.
+
+    JSON text of the common shape takes the fast mapper with ``encoded=True``: its
+    document, keys already in sorted order and memoized parts as ``orjson.Fragment``,
+    is encoded without sorting. Everything else (``keep_original``, an assumed zone, a
+    dict, a record off the common shape) is the careful document encoded with sorted
+    keys.
+    """
+    if keep_original or assume_timezone is not None or not isinstance(record, bytes | str):
+        document = normalize(
+            record,
+            dataset=dataset,
+            keep_original=keep_original,
+            assume_timezone=assume_timezone,
+            data_stream_namespace=data_stream_namespace,
+        )
+        return _dumps(document, option=_SORT), document["event"]["dataset"]
+    stream = None
+    if data_stream_namespace is not None:
+        stream = _stream_fragment(check_namespace(data_stream_namespace))
+    data, from_text = decoded(record)
+    which = detect_dataset(data, dataset)
+    fast = FAST_MAPPERS.get(which)
+    if fast is not None:
+        try:
+            encoded = fast(data, stream and stream[which], True)
+        except NormalizationError:
+            raise
+        except Exception as exc:  # a mapper bug must not end the caller's stream
+            raise internal_error(exc) from exc
+        if encoded is not None:
+            return _dumps(encoded), which.event_dataset
+    document = map_decoded(
+        data, which, None, from_text=from_text, data_stream_namespace=data_stream_namespace
     )
-    return orjson.dumps(document, option=_SORT), document["event"]["dataset"]
+    return _dumps(document, option=_SORT), document["event"]["dataset"]
+
+
+@functools.lru_cache(maxsize=16)
+def _stream_fragment(namespace: str) -> dict[Dataset, orjson.Fragment]:
+    """Each dataset's ``data_stream`` object for ``namespace``, encoded once."""
+    return {
+        dataset: orjson.Fragment(
+            orjson.dumps(data_stream_fields(dataset.value, namespace), option=_SORT)
+        )
+        for dataset in Dataset
+    }

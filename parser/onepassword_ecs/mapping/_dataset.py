@@ -76,7 +76,7 @@ def detect_dataset(record: Mapping[str, Any], dataset: Dataset | str | None = No
     stream carries. Raises ``NormalizationError('unknown_dataset')`` when none decides,
     and ``NormalizationError('not_an_object')`` when ``record`` is not a mapping.
     """
-    if not isinstance(record, Mapping):
+    if record.__class__ is not dict and not isinstance(record, Mapping):  # dict: skip the ABC
         kind = "null" if record is None else type(record).__name__
         raise NormalizationError("not_an_object", f"expected a JSON object, got {kind}", "$")
     if dataset is not None:

@@ -20,18 +20,35 @@ from ._common import ECS_VERSION
 from ._dataset import Dataset, detect_dataset
 from ._datastream import add_data_stream, check_namespace
 from ._decode import DuplicateKeys, JsonObject, decode_record, duplicate_key_error
+from ._fast import fast_item_usage, fast_signin_attempt
+from ._fast_audit import fast_audit_event
 from ._item_usage import map_item_usage
 from ._passthrough import json_text
 from ._signin import map_signin_attempt
 from ._timestamps import AssumedZone, assumed_zone
 
-__all__ = ["ECS_VERSION", "normalize"]
+__all__ = [
+    "ECS_VERSION",
+    "FAST_MAPPERS",
+    "decoded",
+    "internal_error",
+    "map_decoded",
+    "normalize",
+]
 
 _MAPPERS: dict[Dataset, Callable[[dict[str, Any], AssumedZone | None], dict[str, Any]]] = {
     Dataset.audit_events: map_audit_event,
     Dataset.item_usages: map_item_usage,
     Dataset.signin_attempts: map_signin_attempt,
 }
+# The straight-line mappers for the common shape (None: take the careful mapper).
+FastMapper = Callable[[dict[str, Any], Any, bool], dict[str, Any] | None]
+FAST_MAPPERS: dict[Dataset, FastMapper] = {
+    Dataset.audit_events: fast_audit_event,
+    Dataset.item_usages: fast_item_usage,
+    Dataset.signin_attempts: fast_signin_attempt,
+}
+_FAST = FAST_MAPPERS
 
 
 def _check_structure(data: Any) -> None:
@@ -129,6 +146,28 @@ def normalize(
     if data_stream_namespace is not None:
         check_namespace(data_stream_namespace)  # the caller's mistake, whatever the record
     zone = assumed_zone(assume_timezone) if assume_timezone is not None else None
+    data, from_text = decoded(record)
+    which = detect_dataset(data, dataset)
+    return map_decoded(
+        data,
+        which,
+        zone,
+        from_text=from_text,
+        original=record if keep_original else None,
+        data_stream_namespace=data_stream_namespace,
+    )
+
+
+def decoded(
+    record: Mapping[str, Any] | str | bytes | bytearray | memoryview,
+) -> tuple[dict[str, Any], bool]:
+    """The record as a dict, and whether it was read from JSON text here.
+
+    Only records read from JSON text may take the fast mappers: a caller's dict may
+    hold values no JSON text can (str subclasses, tuples) that the careful mappers
+    report and the fast ones would not look at.
+    """
+    from_text = True
     if (
         record.__class__ is bytes
         or record.__class__ is str
@@ -138,6 +177,7 @@ def normalize(
     elif record.__class__ is JsonObject:
         data = record  # read from JSON text by decode_json: a tree of valid Unicode
     else:
+        from_text = False
         data = record
         _check_structure(data)
         _check_unicode(data)
@@ -148,19 +188,46 @@ def normalize(
         if data is None:
             kind = "null"
         raise NormalizationError("not_an_object", f"expected a JSON object, got {kind}", "$")
-    which = detect_dataset(data, dataset)
+    return data, from_text
+
+
+def map_decoded(
+    data: dict[str, Any],
+    which: Dataset,
+    zone: AssumedZone | None,
+    *,
+    from_text: bool,
+    original: Any = None,
+    data_stream_namespace: str | None = None,
+) -> dict[str, Any]:
+    """The document for a decoded record of dataset ``which``: the fast mapper when it
+    takes the record (see ``_fast``), else the careful one.
+
+    ``original`` is the record as given, for ``event.original`` (None: not kept).
+    """
     try:
-        document = _MAPPERS[which](data, zone)
-        if keep_original:
-            document["event"]["original"] = _original_text(record, data)
+        document = None
+        if from_text and zone is None:
+            fast = _FAST.get(which)
+            if fast is not None:
+                document = fast(data, None, False)
+        if document is None:
+            document = _MAPPERS[which](data, zone)
+        if original is not None:
+            document["event"]["original"] = _original_text(original, data)
         if data_stream_namespace is not None:
             add_data_stream(document, which, data_stream_namespace)
     except NormalizationError:
         raise
     except Exception as exc:  # a mapper bug must not end the caller's stream
-        raise NormalizationError(
-            "internal_error",
-            f"onepassword-ecs failed on this record ({type(exc).__name__}: {exc}); "
-            "please report it with the record",
-        ) from exc
+        raise internal_error(exc) from exc
     return document
+
+
+def internal_error(exc: Exception) -> NormalizationError:
+    """The error a record gets when a mapper fails on it (a bug, not the record's fault)."""
+    return NormalizationError(
+        "internal_error",
+        f"onepassword-ecs failed on this record ({type(exc).__name__}: {exc}); "
+        "please report it with the record",
+    )
