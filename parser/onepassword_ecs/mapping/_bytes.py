@@ -28,6 +28,7 @@ __all__ = ["normalize_bytes", "normalize_tagged"]
 
 _SORT = orjson.OPT_SORT_KEYS
 _dumps = orjson.dumps
+_EVENT_DATASET = {dataset: dataset.event_dataset for dataset in Dataset}  # enum properties are slow
 
 
 def normalize_bytes(
@@ -92,7 +93,7 @@ def normalize_tagged(
         except Exception as exc:  # a mapper bug must not end the caller's stream
             raise internal_error(exc) from exc
         if encoded is not None:
-            return _dumps(encoded), which.event_dataset
+            return _dumps(encoded), _EVENT_DATASET[which]
     document = map_decoded(
         data, which, None, from_text=from_text, data_stream_namespace=data_stream_namespace
     )

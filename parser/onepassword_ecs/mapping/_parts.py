@@ -49,8 +49,13 @@ VARIANTS = 4
 
 
 def _variant(bucket: list[Any] | None, raw: dict[str, Any]) -> Any:
-    """The entry of ``bucket`` made from a raw object equal to ``raw``, or None."""
+    """The entry of ``bucket`` made from a raw object equal to ``raw``, or None.
+
+    Most keys have one variant: that case is one comparison and no loop.
+    """
     if bucket is not None:
+        if bucket[0].raw == raw:
+            return bucket[0]
         for entry in bucket:
             if entry.raw == raw:
                 return entry
