@@ -197,8 +197,15 @@ def test_memos_stay_bounded() -> None:
     for number in range(_parts.MEMO_LIMIT + 50):
         person = {"uuid": f"P{number}", "name": f"Person {number}"}
         agree(orjson.dumps(_item_usage(user=person)))
-    assert len(_parts._PEOPLE) <= _parts.MEMO_LIMIT
+    held = sum(len(bucket) for bucket in _parts._PEOPLE.values())
+    assert held == _parts._PEOPLE.entries <= _parts.MEMO_LIMIT
     assert all(len(bucket) <= _parts.VARIANTS for bucket in _parts._PEOPLE.values())
+    # One key in many shapes keeps only its last VARIANTS shapes.
+    for number in range(_parts.VARIANTS + 3):
+        person = {"uuid": "P-many", "name": f"Name {number}"}
+        agree(orjson.dumps(_item_usage(user=person)))
+    assert len(_parts._PEOPLE["P-many"]) == _parts.VARIANTS
+    assert _parts._PEOPLE.entries == sum(len(bucket) for bucket in _parts._PEOPLE.values())
 
 
 def test_a_callers_dict_takes_the_careful_mapper() -> None:

@@ -62,16 +62,26 @@ def _variant(bucket: list[Any] | None, raw: dict[str, Any]) -> Any:
     return None
 
 
-def _keep(memo: dict[Any, list[Any]], key: Any, entry: Any) -> None:
-    bucket = memo.get(key)
-    if bucket is None:
-        if len(memo) >= MEMO_LIMIT:
-            memo.clear()
-        memo[key] = [entry]
-    else:
-        if len(bucket) >= VARIANTS:
+class _Memo(dict[Any, list[Any]]):
+    """Buckets of entries by key, cleared when they hold ``MEMO_LIMIT`` entries in all
+    (entries, not keys: a key's variants count one by one)."""
+
+    entries = 0
+
+    def keep(self, key: Any, entry: Any) -> None:
+        bucket = self.get(key)
+        if bucket is not None and len(bucket) >= VARIANTS:
             del bucket[0]
-        bucket.append(entry)
+            self.entries -= 1
+        if self.entries >= MEMO_LIMIT:
+            self.clear()
+            self.entries = 0
+            bucket = None
+        if bucket is None:
+            self[key] = [entry]
+        else:
+            bucket.append(entry)
+        self.entries += 1
 
 
 def _sorted(pairs: Any) -> dict[str, Any]:
@@ -79,7 +89,9 @@ def _sorted(pairs: Any) -> dict[str, Any]:
 
 
 def _fragment(value: Any) -> orjson.Fragment:
-    return orjson.Fragment(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+    # orjson's output buffer keeps about 2 KiB whatever the text's length; a memo of a
+    # few thousand entries would hold megabytes of it. A copy is exactly the text.
+    return orjson.Fragment(bytes(memoryview(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))))
 
 
 class Person:
@@ -110,7 +122,7 @@ class Person:
         self.identifiers_fragment = _fragment(list(identifiers))
 
 
-_PEOPLE: dict[Any, list[Person]] = {}
+_PEOPLE = _Memo()
 
 
 def person(raw: dict[str, Any], fallback: str | None) -> Person | None:
@@ -129,7 +141,7 @@ def person(raw: dict[str, Any], fallback: str | None) -> Person | None:
     if parts is None:
         return None
     entry = Person(raw, parts)
-    _keep(_PEOPLE, key, entry)
+    _PEOPLE.keep(key, entry)
     return entry
 
 
@@ -193,7 +205,7 @@ class Place:
         return geo
 
 
-_PLACES: dict[Any, list[Place]] = {}
+_PLACES = _Memo()
 _FLOAT = float
 
 
@@ -228,7 +240,7 @@ def place_of(raw: dict[str, Any]) -> Place | None:
             return None  # integers and booleans: the careful mapper, no memo
         geo["location"] = {"lat": latitude, "lon": longitude}
     entry = Place(raw, dict(sorted(geo.items())) if geo else None)
-    _keep(_PLACES, city, entry)
+    _PLACES.keep(city, entry)
     return entry
 
 
