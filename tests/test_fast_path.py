@@ -12,7 +12,6 @@ where a memo could answer for the wrong raw object.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import orjson
 import pytest
 from hypothesis import given
 
+from benchmark_corpus import corpus_lines
 from onepassword_ecs import normalize, normalize_bytes
 from onepassword_ecs._errors import NormalizationError
 from onepassword_ecs.golden._cases import discover_cases
@@ -31,15 +31,6 @@ from strategies import records
 
 REPO = Path(__file__).resolve().parents[1]
 SORT = orjson.OPT_SORT_KEYS
-
-
-def _corpus_lines(count: int) -> list[bytes]:
-    sys.path.insert(0, str(REPO / "scripts"))
-    try:
-        from _corpus import Corpus
-    finally:
-        sys.path.remove(str(REPO / "scripts"))
-    return list(Corpus(20260217).lines(count))
 
 
 def _outcome(function: Any, *args: Any) -> Any:
@@ -76,7 +67,7 @@ def agree(line: bytes) -> str:
 
 def test_the_benchmark_corpus_agrees_and_mostly_takes_the_fast_path() -> None:
     taken = {"fast": 0, "careful": 0, "other": 0}
-    for line in _corpus_lines(6_000):
+    for line in corpus_lines(6_000):
         taken[agree(line)] += 1
     # The corpus is all of the documented shape: every record must take the fast path
     # (a miss here is a fast mapper refusing what it was written for).

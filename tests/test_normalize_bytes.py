@@ -5,7 +5,6 @@ every golden fixture and the Hypothesis records; and the conversion loop's bytes
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import orjson
 import pytest
 from hypothesis import given
 
+from benchmark_corpus import corpus_lines
 from onepassword_ecs import normalize, normalize_bytes
 from onepassword_ecs._errors import NormalizationError
 from onepassword_ecs.golden._cases import discover_cases
@@ -22,15 +22,6 @@ from strategies import records
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS_RECORDS = 3_000
-
-
-def _corpus_lines(count: int) -> list[bytes]:
-    sys.path.insert(0, str(REPO / "scripts"))
-    try:
-        from _corpus import Corpus
-    finally:
-        sys.path.remove(str(REPO / "scripts"))
-    return list(Corpus(20260217).lines(count))
 
 
 def _both(record: Any, **options: Any) -> tuple[Any, Any]:
@@ -47,7 +38,7 @@ def _both(record: Any, **options: Any) -> tuple[Any, Any]:
 
 
 def test_the_benchmark_corpus_encodes_identically() -> None:
-    for line in _corpus_lines(CORPUS_RECORDS):
+    for line in corpus_lines(CORPUS_RECORDS):
         fast, slow = _both(line)
         assert fast == slow
         fast, slow = _both(line, data_stream_namespace="prod")
@@ -79,7 +70,7 @@ class _Unchanged:
 
 
 def test_the_conversion_loop_writes_the_same_bytes_on_both_paths() -> None:
-    lines = [*_corpus_lines(500), b'{"uuid": "x"}', b"not json"]
+    lines = [*corpus_lines(500), b'{"uuid": "x"}', b"not json"]
     units = [(number, line) for number, line in enumerate(lines, 1)]
     stage = DataStreamStage("prod")
     fast = convert_chunk(Task({"source": "t"}, units, stages=(stage,)))

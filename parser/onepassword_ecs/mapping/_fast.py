@@ -48,7 +48,7 @@ from ._signin import _CATEGORIES, _NO_CATEGORY, _UNRECOGNIZED, _reason
 from ._signin import DATASET as SIGNIN_ATTEMPTS
 from ._timestamps import to_utc
 
-__all__ = ["assemble", "fast_item_usage", "fast_signin_attempt"]
+__all__ = ["assemble", "event_fields", "fast_item_usage", "fast_signin_attempt"]
 
 _TEXT = frozenset({str, type(None)})
 _INT64_MAX = 2**63 - 1
@@ -123,6 +123,30 @@ def _client_side(
     elif country:
         geo = country_place(country)
     return who, build, address, ip, geo
+
+
+def event_fields(
+    action: str | None,
+    category: list[str],
+    dataset: str,
+    uuid: str | None,
+    outcome: str,
+    reason: str | None,
+    types: list[str],
+) -> dict[str, Any]:
+    """The ``event`` object, keys in sorted order; empty strings are no value."""
+    event: dict[str, Any] = {"action": action} if action else {}
+    event["category"] = category
+    event["dataset"] = dataset
+    if uuid:
+        event["id"] = uuid
+    event["kind"] = "event"
+    event["module"] = "1password"
+    event["outcome"] = outcome
+    if reason:
+        event["reason"] = reason
+    event["type"] = types
+    return event
 
 
 def assemble(
@@ -226,11 +250,14 @@ def fast_item_usage(record: dict[str, Any], stream: Any, encoded: bool) -> dict[
     used_version = get("used_version")
     if (
         timestamp.__class__ is not str
-        or uuid.__class__ not in _TEXT
-        or action.__class__ not in _TEXT
-        or vault.__class__ not in _TEXT
-        or item.__class__ not in _TEXT
-        or account.__class__ not in _TEXT
+        or not {
+            uuid.__class__,
+            action.__class__,
+            vault.__class__,
+            item.__class__,
+            account.__class__,
+        }
+        <= _TEXT
         or (
             used_version is not None
             and (used_version.__class__ is not int or not 0 <= used_version <= _INT64_MAX)
@@ -242,15 +269,7 @@ def fast_item_usage(record: dict[str, Any], stream: Any, encoded: bool) -> dict[
         return None
     document: dict[str, Any] = {"@timestamp": to_utc(timestamp, "$.timestamp")}
     rule = _ACTIONS.get(action, _UNKNOWN_ACTION) if action else _UNKNOWN_ACTION
-    event: dict[str, Any] = {"action": action} if action else {}
-    event["category"] = ["file"]
-    event["dataset"] = ITEM_USAGES
-    if uuid:
-        event["id"] = uuid
-    event["kind"] = "event"
-    event["module"] = "1password"
-    event["outcome"] = "success"
-    event["type"] = [rule.activity]
+    event = event_fields(action, ["file"], ITEM_USAGES, uuid, "success", None, [rule.activity])
     who, build = side[0], side[1]
     message = readable_message(
         rule.message.format(
@@ -291,12 +310,15 @@ def fast_signin_attempt(
     details = get("details")
     if (
         timestamp.__class__ is not str
-        or uuid.__class__ not in _TEXT
-        or category.__class__ not in _TEXT
-        or session.__class__ not in _TEXT
-        or sign_in_type.__class__ not in _TEXT
-        or country.__class__ not in _TEXT
-        or account.__class__ not in _TEXT
+        or not {
+            uuid.__class__,
+            category.__class__,
+            session.__class__,
+            sign_in_type.__class__,
+            country.__class__,
+            account.__class__,
+        }
+        <= _TEXT
     ):
         return None
     detail: str | None = None
@@ -312,17 +334,9 @@ def fast_signin_attempt(
     document: dict[str, Any] = {"@timestamp": to_utc(timestamp, "$.timestamp")}
     rule = _CATEGORIES.get(category, _UNRECOGNIZED) if category else _NO_CATEGORY
     reason = _reason(sign_in_type or None, detail or None)
-    event: dict[str, Any] = {"action": category} if category else {}
-    event["category"] = ["authentication"]
-    event["dataset"] = SIGNIN_ATTEMPTS
-    if uuid:
-        event["id"] = uuid
-    event["kind"] = "event"
-    event["module"] = "1password"
-    event["outcome"] = rule.outcome
-    if reason:
-        event["reason"] = reason
-    event["type"] = ["start"]
+    event = event_fields(
+        category, ["authentication"], SIGNIN_ATTEMPTS, uuid, rule.outcome, reason, ["start"]
+    )
     who, build = side[0], side[1]
     message = readable_message(
         rule.message.format(

@@ -15,7 +15,7 @@ from typing import Any
 
 from .._errors import NormalizationError
 from ._audit import DATASET, _categorize, _target_id, audit_message
-from ._fast import assemble
+from ._fast import assemble, event_fields
 from ._net import indexable_ip
 from ._parts import Place, person, place_of
 from ._timestamps import to_utc
@@ -76,16 +76,19 @@ def fast_audit_event(record: dict[str, Any], stream: Any, encoded: bool) -> dict
     location = get("location")
     if (
         timestamp.__class__ is not str
-        or uuid.__class__ not in _TEXT
-        or action.__class__ not in _TEXT
-        or object_type.__class__ not in _TEXT
-        or object_uuid.__class__ not in _TEXT
-        or aux_uuid.__class__ not in _TEXT
-        or aux_info.__class__ not in _TEXT
-        or actor_uuid.__class__ not in _TEXT
-        or actor_type.__class__ not in _TEXT
-        or actor_account.__class__ not in _TEXT
-        or account.__class__ not in _TEXT
+        or not {
+            uuid.__class__,
+            action.__class__,
+            object_type.__class__,
+            object_uuid.__class__,
+            aux_uuid.__class__,
+            aux_info.__class__,
+            actor_uuid.__class__,
+            actor_type.__class__,
+            actor_account.__class__,
+            account.__class__,
+        }
+        <= _TEXT
         or actor_details.__class__ not in _DETAILS
         or object_details.__class__ not in _DETAILS
         or aux_details.__class__ not in _DETAILS
@@ -106,10 +109,8 @@ def fast_audit_event(record: dict[str, Any], stream: Any, encoded: bool) -> dict
         session_uuid = sget("uuid")
         started = sget("login_time")
         if (
-            address.__class__ not in _TEXT
-            or device.__class__ not in _TEXT
-            or session_uuid.__class__ not in _TEXT
-            or started.__class__ not in _TEXT
+            not {address.__class__, device.__class__, session_uuid.__class__, started.__class__}
+            <= _TEXT
         ):
             return None
         if started is not None:
@@ -199,15 +200,9 @@ def fast_audit_event(record: dict[str, Any], stream: Any, encoded: bool) -> dict
         if target:
             user["target"] = target  # "target" sorts after every person field
 
-    event: dict[str, Any] = {"action": action} if action else {}
-    event["category"] = list(found.category)
-    event["dataset"] = DATASET
-    if uuid:
-        event["id"] = uuid
-    event["kind"] = "event"
-    event["module"] = "1password"
-    event["outcome"] = "success"
-    event["type"] = list(found.types)
+    event = event_fields(
+        action, list(found.category), DATASET, uuid, "success", None, list(found.types)
+    )
 
     vendor: dict[str, Any] = {"account_uuid": account} if account else {}
     if actor_account:
