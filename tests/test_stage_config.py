@@ -178,3 +178,36 @@ def test_collects_config_file_redacts_with_its_redact_table(
         assert b"anon-" in data
     finally:
         api.stop()
+
+
+def test_the_readme_example_runs_as_shown(tmp_path: Path) -> None:
+    """The README's --stage-config block: the command, run from the clone with
+    docs/examples/redaction.toml, prints the document the README shows."""
+    import re
+    import shlex
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```console\n(.*?)```", readme, re.DOTALL)
+    (block,) = [block for block in blocks if "--stage-config" in block]
+    command_text, shown = block.split("\n$ ", 1)[0], block.strip().splitlines()[-1]
+    command_line = command_text.removeprefix("$ ").replace("\\\n", " ").split(" | ")[0]
+    argv = shlex.split(command_line)
+    assert argv[:2] == ["onepassword-ecs", "convert"]
+    argv = [arg if arg != "rejected.ndjson" else str(tmp_path / "rejected.ndjson") for arg in argv]
+    done = subprocess.run(
+        [sys.executable, "-m", "onepassword_ecs", *argv[1:]],
+        capture_output=True,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr  # the example's one rejected record
+    first = _documents(done.stdout)[0]
+    projection = {
+        "message": first["message"],
+        "user": first["user"],
+        "client": first["client"]["address"],
+        "city": first["client"].get("geo", {}).get("city_name"),
+    }
+    assert projection == orjson.loads(shown)
+    assert b"alice" not in done.stdout.lower()
