@@ -289,7 +289,7 @@ def _enrich(document: dict[str, Any], lookups: Lookups) -> dict[str, Any]:
             related = document["related"] = {}
         seen = related.get("user")
         related["user"] = list(dict.fromkeys([*seen, *names] if seen else names))
-    if not filled:
+    if not names:  # no person filled (group names may be): the uuids are all that change
         swapped = _swap_names(document.get("message"), known)
         if swapped is not None:
             document["message"] = swapped
@@ -301,10 +301,11 @@ def _enrich(document: dict[str, Any], lookups: Lookups) -> dict[str, Any]:
 
 
 def _swap_names(message: Any, known: dict[str, str]) -> str | None:
-    """The message with each uuid replaced by its name, when nothing but names changed.
+    """The message with each uuid replaced by its name, when no person was filled.
 
-    The mapper wrote each uuid exactly where its name goes ("vault 4VJ..."), so when
-    no person was filled this equals :func:`render_message` with the names, at a
+    The mapper wrote each uuid exactly where its name goes ("vault 4VJ...", "group
+    7GS..."), so when no person was filled this equals :func:`render_message` with the
+    names (vaults, items and groups alike), at a
     fraction of the cost (item usages are most of a stream). A uuid that does not
     appear exactly once leaves it to ``render_message``; a test holds both to the same
     output. Lookup names carry no control characters (see ``_lookups``), so nothing
