@@ -284,7 +284,7 @@ def test_the_short_paths_give_what_the_full_path_gives() -> None:
         return found
 
     kinds: set[str] = set()
-    for raw in corpus.lines(4000):
+    for raw in corpus.lines(2000):
         for document in variants(normalize(raw)):
             short = enrich(copy.deepcopy(document), lookups)
             full = _enrich(copy.deepcopy(document), lookups)
