@@ -21,6 +21,11 @@ tables hold (tracemalloc). Usage::
     python scripts/bench_stages.py                 # 100,000 records, 100,000 items, best of 5
     python scripts/bench_stages.py --quick         # smoke test, a few seconds; not a result
     python scripts/bench_stages.py --json          # the figures as JSON
+    python scripts/bench_stages.py --callgrind 5000  # instructions per record (valgrind)
+
+Wall times on a shared machine move with its load; ``--callgrind N`` instead counts the
+instructions one record costs plain and enriched under valgrind (exact and repeatable,
+see ``_callgrind_stages_probe.py``), so the budget can be checked whatever the load.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +124,74 @@ def time_cli(source: Path, work: Path, rounds: int, lookups: Path | None) -> flo
         subprocess.run(command, check=True)
         best = min(best, time.perf_counter() - start)
     return best
+
+
+CALLGRIND_MODES = ("baseline", "plain", "enriched")
+CALLGRIND_WARMUP = 1_000
+
+
+def callgrind_count(mode: str, corpus: Path, lookups: Path, work: Path) -> int:
+    """Instructions one ``_callgrind_stages_probe.py`` run executes under callgrind.
+
+    ``PYTHONHASHSEED=0`` fixes string hashes, so dict probes (and the count) repeat
+    exactly from run to run.
+    """
+    probe = Path(__file__).resolve().parent / "_callgrind_stages_probe.py"
+    command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={work / mode}.out"]
+    command += [sys.executable, str(probe), mode, str(corpus), str(lookups)]
+    command.append(str(CALLGRIND_WARMUP))
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the callgrind {mode} run failed: {done.stderr[-2000:]}")
+    for line in done.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1].strip())
+    raise RuntimeError(f"no instruction count in callgrind's output for {mode}")
+
+
+def run_callgrind(args: argparse.Namespace) -> dict[str, Any]:
+    """Instructions per record, plain and enriched: (mode - baseline) / records."""
+    corpus = Corpus(args.seed)
+    lines = list(corpus.lines(args.callgrind + CALLGRIND_WARMUP))
+    figures: dict[str, Any] = {"records": args.callgrind, "warmup": CALLGRIND_WARMUP}
+    with tempfile.TemporaryDirectory(prefix="bench-stages-callgrind-") as tmp:
+        work = Path(tmp)
+        lookups = work / "lookups"
+        lookups.mkdir()
+        figures["lookup_entries"] = write_lookups(lookups, corpus, args.items, args.seed)
+        source = work / "corpus.ndjson"
+        source.write_bytes(b"\n".join(lines) + b"\n")
+        # Two at a time: the counts do not depend on the load, only the waiting does.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = {
+                mode: pool.submit(callgrind_count, mode, source, lookups, work)
+                for mode in CALLGRIND_MODES
+            }
+            counts = {mode: done.result() for mode, done in runs.items()}
+    base = counts["baseline"]
+    per_record = {mode: (counts[mode] - base) / args.callgrind for mode in CALLGRIND_MODES[1:]}
+    figures["instructions_per_record"] = per_record
+    figures["enrichment_instructions"] = per_record["enriched"] - per_record["plain"]
+    figures["enriched_over_plain"] = per_record["plain"] / per_record["enriched"]
+    return figures
+
+
+def render_callgrind(f: dict[str, Any]) -> str:
+    per_record = f["instructions_per_record"]
+    entries = ", ".join(f"{count:,} {kind}" for kind, count in f["lookup_entries"].items())
+    verdict = "met" if f["enriched_over_plain"] >= BUDGET else "NOT met"
+    return "\n".join(
+        [
+            f"callgrind: {f['records']:,} records after {f['warmup']:,} warm-up; "
+            f"lookups: {entries}",
+            f"  plain     {per_record['plain']:>10,.0f} instructions per record",
+            f"  enriched  {per_record['enriched']:>10,.0f} instructions per record",
+            f"  enrichment adds {f['enrichment_instructions']:,.0f} instructions per record; "
+            f"plain / enriched: {f['enriched_over_plain']:.3f} "
+            f"(budget >= {BUDGET:.2f}: {verdict})",
+        ]
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -231,7 +305,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--callgrind",
+        type=int,
+        metavar="N",
+        help="count instructions per record over N records under valgrind instead of timing",
+    )
     args = parser.parse_args(argv)
+    if args.callgrind:
+        figures = run_callgrind(args)
+        print(orjson.dumps(figures).decode() if args.json else render_callgrind(figures))
+        return 0
     if args.quick:
         args.records, args.items, args.rounds, args.redact_records = 3000, 5000, 1, 1000
         args.cli_rounds = min(args.cli_rounds, 1)

@@ -239,3 +239,79 @@ def test_a_title_that_merely_mentions_a_secret_key_is_accepted(tmp_path: Path) -
         [{"id": "i1", "title": 'Router "password": on the sticker', "vault": {"id": "v1"}}],
     )
     assert load_lookups([path]).items == {"i1": 'Router "password": on the sticker'}
+
+
+def test_the_short_paths_give_what_the_full_path_gives() -> None:
+    """``enrich`` takes short paths for named item usages and sign-ins; ``_enrich`` is
+    the one path for everything. Both must give the same bytes, on the benchmark
+    corpus and on the shapes that leave the short path half-way (upper-case uuids, an
+    action without a template, a message another stage changed, one uuid unknown, the
+    same uuid for vault and item)."""
+    import copy
+    import sys
+
+    from onepassword_ecs.stages._enrich import _enrich
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    from _corpus import Corpus
+
+    corpus = Corpus(5)
+    lookups = load_lookups([LOOKUPS])
+    for uuid in corpus.vaults[:50]:
+        lookups.add("vault", uuid, f"Vault {uuid[:4]}")
+    for uuid in corpus.items[:3000]:
+        lookups.add("item", uuid, f"Item {uuid[:4]}")
+    for person in corpus.users[:200]:
+        lookups.add("user", person["uuid"], person["name"])
+
+    def variants(document: dict[str, Any]) -> list[dict[str, Any]]:
+        found = [document]
+        vendor = document.get("onepassword", {})
+        if "vault_uuid" in vendor and "item_uuid" in vendor:
+            upper = copy.deepcopy(document)
+            for key in ("vault_uuid", "item_uuid"):
+                upper["onepassword"][key] = vendor[key].upper()
+            upper["message"] = render_message(upper)
+            unknown = copy.deepcopy(document)
+            unknown["event"]["action"] = "a-new-action"
+            unknown["message"] = render_message(unknown)
+            changed = copy.deepcopy(document)
+            changed["message"] = "[checked] " + document["message"]
+            same = copy.deepcopy(document)
+            same["onepassword"]["item_uuid"] = vendor["vault_uuid"]
+            same["message"] = render_message(same)
+            found += [upper, unknown, changed, same]
+        return found
+
+    kinds: set[str] = set()
+    for raw in corpus.lines(2000):
+        for document in variants(normalize(raw)):
+            short = enrich(copy.deepcopy(document), lookups)
+            full = _enrich(copy.deepcopy(document), lookups)
+            assert orjson.dumps(short) == orjson.dumps(full), document.get("message")
+            if short != document:
+                kinds.add(document["event"]["dataset"])
+    assert kinds == {"1password.item_usages", "1password.audit_events"}
+
+
+def test_a_busy_enricher_sees_a_changed_file_within_a_stride(tmp_path: Path) -> None:
+    """The stage reads the clock once every CLOCK_STRIDE records while they come fast,
+    so a change is seen at most that many records late (here recheck_seconds=0)."""
+    from onepassword_ecs.stages._enrich import CLOCK_STRIDE
+
+    path = tmp_path / "groups.csv"
+    path.write_text("k5dmgfs5vskknttlsxaxc7uwlk,group,Admins\n", encoding="utf-8")
+    stage = Enricher([tmp_path], recheck_seconds=0)
+
+    def group_name() -> Any:
+        return stage(_join_uuid_only())["user"]["target"]["group"].get("name")
+
+    assert group_name() == "Admins"
+    path.write_text("k5dmgfs5vskknttlsxaxc7uwlk,group,Administrators\n", encoding="utf-8")
+    later = time.time() + 5
+    os.utime(path, (later, later))
+    names = [group_name() for _ in range(CLOCK_STRIDE + 1)]
+    assert names[-1] == "Administrators"
+    assert pickle.loads(pickle.dumps(stage))(_join_uuid_only())["user"]["target"]["group"][
+        "name"
+    ] == ("Administrators")

@@ -1,12 +1,18 @@
 """The stage options every subcommand that converts records offers.
 
-``--lookups PATH`` (enrichment), ``--redact FIELD=MODE`` and ``--redact-key-env NAME``
-(redaction). One function adds them to a parser, one builds the stages from the parsed
-arguments, one wraps the error sink when redaction is on; ``convert`` and ``collect``
-call the same three, so the options mean the same everywhere.
+``--lookups PATH`` (enrichment), ``--redact FIELD=MODE``, ``--redact-key-env NAME`` and
+``--stage-config FILE`` (redaction). One function adds them to a parser, one builds the
+stages from the parsed arguments, one wraps the error sink when redaction is on;
+``convert`` and ``collect`` call the same three, so the options mean the same everywhere.
 
-The redaction key is never a command-line value: it is read from the environment
-variable ``ONEPASSWORD_ECS_REDACT_KEY``, or the one ``--redact-key-env`` names.
+Redaction rules come from, in this order, later ones winning for the same field:
+``collect``'s ``--config`` file (its ``[redact]`` table, when it has one), the
+``--stage-config`` file's ``[redact]`` table, and the ``--redact`` options. So a shared
+file sets the policy and a command line can tighten or relax one field of it.
+
+The redaction key is never a command-line value nor a file value: it is read from the
+environment variable ``ONEPASSWORD_ECS_REDACT_KEY``, or the one named by
+``--redact-key-env`` (first) or a file's ``key_env`` entry.
 """
 
 from __future__ import annotations
@@ -21,8 +27,10 @@ from ..stages import (
     MODES,
     REDACT_KEY_ENV,
     Enricher,
+    RedactConfig,
     Redactor,
     parse_rules,
+    read_redact_config,
     redaction_key,
     withhold_input,
 )
@@ -81,22 +89,35 @@ def add_stage_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help=f"environment variable holding the key for MODE hash (default {REDACT_KEY_ENV})",
     )
+    group.add_argument(
+        "--stage-config",
+        metavar="FILE",
+        help='TOML file whose [redact] table lists FIELD = "MODE" rules (and key_env = '
+        '"NAME", the key\'s variable); --redact options override its rules field by field',
+    )
 
 
 def build_stages(args: argparse.Namespace) -> list[Stage]:
     """The stages the options ask for: enrichment first, so looked-up names are redacted.
 
-    Raises :class:`StageConfigError` (a bad lookup file, a missing key) before any
-    record is read; its message never holds a secret.
+    Raises :class:`StageConfigError` (a bad lookup file or config file, a missing key)
+    before any record is read; its message never holds a secret.
     """
     stages: list[Stage] = []
     if args.lookups:
         stages.append(Enricher(args.lookups))
-    rules = parse_rules(args.redact)
+    files = _redact_configs(args)
+    rules: dict[str, str] = {}
+    for config in files:
+        rules.update(config.rules)
+    rules.update(parse_rules(args.redact))
+    named = [config for config in files if config.key_env]
     if args.redact_key_env and not rules:
         raise StageConfigError(
             "--redact-key-env names the key for --redact ...=hash; no --redact given"
         )
+    if named and not rules:
+        raise StageConfigError(f"{named[-1].path}: [redact] names key_env but no field to redact")
     if rules:
         key = None
         if "hash" in rules.values():
@@ -104,10 +125,26 @@ def build_stages(args: argparse.Namespace) -> list[Stage]:
                 key = redaction_key(
                     args.redact_key_env, label="the variable --redact-key-env names"
                 )
+            elif named:
+                key = redaction_key(
+                    named[-1].key_env or REDACT_KEY_ENV,
+                    label=f"the variable key_env names in {named[-1].path}",
+                )
             else:
                 key = redaction_key(REDACT_KEY_ENV)
         stages.append(Redactor(rules, key=key))
     return stages
+
+
+def _redact_configs(args: argparse.Namespace) -> list[RedactConfig]:
+    """The ``[redact]`` tables to apply, in order: collect's ``--config``, ``--stage-config``."""
+    configs: list[RedactConfig] = []
+    accounts_file = getattr(args, "config", None)  # collect's accounts file, if any
+    if accounts_file:
+        configs.append(read_redact_config(accounts_file, required=False))
+    if args.stage_config:
+        configs.append(read_redact_config(args.stage_config))
+    return configs
 
 
 class _WithheldErrors:

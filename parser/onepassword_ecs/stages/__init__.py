@@ -6,7 +6,9 @@ they run in worker processes too:
 * :class:`Enricher` names what the API only identifies (vaults, groups, items, people
   by uuid) from ``op ... list --format json`` exports and ``uuid,kind,name`` CSV files;
 * :class:`Redactor` pseudonymizes (``hash``), masks or drops people, addresses and
-  locations, consistently in every place of the document.
+  locations, consistently in every place of the document; its rules come from
+  ``FIELD=MODE`` strings or from a TOML file's ``[redact]`` table
+  (:func:`read_redact_config`).
 
 Run enrichment before redaction, so names looked up are redacted too. With redaction
 on, :func:`withhold_input` rewrites the error lines of rejected records, whose raw
@@ -18,6 +20,7 @@ exception tree.
 
 from __future__ import annotations
 
+from ._config import KEY_ENV_ENTRY, RedactConfig, read_redact_config
 from ._enrich import Enricher, enrich
 from ._lookups import KINDS, SECRET_KEYS, Lookups, LookupSource, load_lookups, lookup_files
 from ._redact import (
@@ -39,6 +42,7 @@ __all__ = [
     "DROPPED_TEXT",
     "FIELD_KINDS",
     "GROUPS",
+    "KEY_ENV_ENTRY",
     "KINDS",
     "MIN_KEY_BYTES",
     "MODES",
@@ -49,11 +53,13 @@ __all__ = [
     "Enricher",
     "LookupSource",
     "Lookups",
+    "RedactConfig",
     "Redactor",
     "enrich",
     "load_lookups",
     "lookup_files",
     "parse_rules",
+    "read_redact_config",
     "redaction_key",
     "rules_from_config",
     "withhold_input",
