@@ -1,13 +1,14 @@
 """``normalize_bytes``: one record's document as canonical JSON bytes, for writers.
 
 Why a function of its own: a writer (the CLI, the collector) needs only the bytes
-``orjson.dumps(normalize(line), option=OPT_SORT_KEYS)``, never the dict. Giving that
-its own name is the seam where a faster encoding can go (documents assembled from
-cached, already-encoded subtrees with keys written in sorted order) without touching a
-caller; the equivalence test (tests/test_normalize_bytes.py) holds any such change to
-the byte-identical result over the benchmark corpus, every golden fixture and the
-Hypothesis strategies. Today it is exactly that composition: see docs/performance.md,
-"The bytes path", for what was measured and what is left.
+``orjson.dumps(normalize(line), option=OPT_SORT_KEYS)``, never the dict. So for JSON
+text of the documented shape the document is assembled by the dataset's fast mapper in
+its encoded form: keys inserted already in sorted order, memoized sub-objects as shared
+``orjson.Fragment`` objects, encoded without sorting (see ``_fast``). Any other record is the
+careful document encoded with sorted keys. tests/test_normalize_bytes.py holds the
+result to that composition byte for byte over the benchmark corpus, every golden
+fixture and the Hypothesis strategies; docs/performance.md, "The bytes path", has the
+figures.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ What makes them agree with the careful mappers, and not a second set of rules:
 Written by hand rather than generated from the tables: the tables decide values
 (categories, reasons, message templates), which these functions read at run time like
 the careful mappers do; what they fix is the record's shape, which the Events API
-defines and no table describes. Generated source would add a build step and a file
-nobody reads for no measured gain (see docs/performance.md).
+defines and no table describes. Generated source would add a build step or start-up
+work and a file nobody reviews, with nothing left to vary (see docs/performance.md).
 
 Every dict is built with its keys in sorted order, so ``orjson.dumps(document)`` is
 already the canonical sorted-key encoding. With ``encoded=True`` (the bytes path) the
@@ -48,9 +48,16 @@ from ._signin import _CATEGORIES, _NO_CATEGORY, _UNRECOGNIZED, _reason
 from ._signin import DATASET as SIGNIN_ATTEMPTS
 from ._timestamps import to_utc
 
-__all__ = ["assemble", "event_fields", "fast_item_usage", "fast_signin_attempt"]
+__all__ = [
+    "LOCATION_KEYS",
+    "TEXT",
+    "assemble",
+    "event_fields",
+    "fast_item_usage",
+    "fast_signin_attempt",
+]
 
-_TEXT = frozenset({str, type(None)})
+TEXT = frozenset({str, type(None)})
 _INT64_MAX = 2**63 - 1
 _ECS_FRAGMENT = orjson.Fragment(orjson.dumps({"version": ECS_VERSION}))
 _ITEM_KEYS = frozenset(
@@ -71,7 +78,7 @@ _CLIENT_KEYS = frozenset(
         "platform_version",
     }
 )  # fmt: skip
-_LOCATION_KEYS = frozenset({"country", "region", "city", "latitude", "longitude"})
+LOCATION_KEYS = frozenset({"country", "region", "city", "latitude", "longitude"})
 _DETAILS_KEYS = frozenset({"value"})
 
 
@@ -101,7 +108,7 @@ def _client_side(
             return None
         cget = client.get
         address = cget("ip_address")
-        if address.__class__ not in _TEXT:
+        if address.__class__ not in TEXT:
             return None
         build = software(
             cget("os_name"), cget("os_version"), cget("app_name"), cget("app_version"),
@@ -115,7 +122,7 @@ def _client_side(
             address = None
     location = get("location")
     if location is not None:
-        if location.__class__ is not dict or not location.keys() <= _LOCATION_KEYS:
+        if location.__class__ is not dict or not location.keys() <= LOCATION_KEYS:
             return None
         geo = place_of(location)
         if geo is None:
@@ -257,7 +264,7 @@ def fast_item_usage(record: dict[str, Any], stream: Any, encoded: bool) -> dict[
             item.__class__,
             account.__class__,
         }
-        <= _TEXT
+        <= TEXT
         or (
             used_version is not None
             and (used_version.__class__ is not int or not 0 <= used_version <= _INT64_MAX)
@@ -318,7 +325,7 @@ def fast_signin_attempt(
             country.__class__,
             account.__class__,
         }
-        <= _TEXT
+        <= TEXT
     ):
         return None
     detail: str | None = None
@@ -326,7 +333,7 @@ def fast_signin_attempt(
         if details.__class__ is not dict or not details.keys() <= _DETAILS_KEYS:
             return None
         detail = details.get("value")
-        if detail.__class__ not in _TEXT:
+        if detail.__class__ not in TEXT:
             return None
     side = _client_side(record, "target_user", country)
     if side is None:

@@ -15,14 +15,13 @@ from typing import Any
 
 from .._errors import NormalizationError
 from ._audit import DATASET, _categorize, _target_id, audit_message
-from ._fast import assemble, event_fields
+from ._fast import LOCATION_KEYS, TEXT, assemble, event_fields
 from ._net import indexable_ip
 from ._parts import Place, person, place_of
 from ._timestamps import to_utc
 
 __all__ = ["fast_audit_event"]
 
-_TEXT = frozenset({str, type(None)})
 _DETAILS = frozenset({dict, type(None)})
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -34,7 +33,6 @@ _KEYS = frozenset(
     }
 )  # fmt: skip
 _SESSION_KEYS = frozenset({"uuid", "login_time", "device_uuid", "ip"})
-_LOCATION_KEYS = frozenset({"country", "region", "city", "latitude", "longitude"})
 
 # A person as the mapper uses it: (ECS fields, onepassword.* fields or None, related ids).
 _Mapped = tuple[dict[str, Any], dict[str, Any] | None, tuple[str, ...]]
@@ -88,7 +86,7 @@ def fast_audit_event(record: dict[str, Any], stream: Any, encoded: bool) -> dict
             actor_account.__class__,
             account.__class__,
         }
-        <= _TEXT
+        <= TEXT
         or actor_details.__class__ not in _DETAILS
         or object_details.__class__ not in _DETAILS
         or aux_details.__class__ not in _DETAILS
@@ -110,7 +108,7 @@ def fast_audit_event(record: dict[str, Any], stream: Any, encoded: bool) -> dict
         started = sget("login_time")
         if (
             not {address.__class__, device.__class__, session_uuid.__class__, started.__class__}
-            <= _TEXT
+            <= TEXT
         ):
             return None
         if started is not None:
@@ -124,7 +122,7 @@ def fast_audit_event(record: dict[str, Any], stream: Any, encoded: bool) -> dict
             address = None
     place: Place | None = None
     if location is not None:
-        if location.__class__ is not dict or not location.keys() <= _LOCATION_KEYS:
+        if location.__class__ is not dict or not location.keys() <= LOCATION_KEYS:
             return None
         place = place_of(location)
         if place is None:

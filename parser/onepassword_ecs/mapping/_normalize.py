@@ -48,7 +48,6 @@ FAST_MAPPERS: dict[Dataset, FastMapper] = {
     Dataset.item_usages: fast_item_usage,
     Dataset.signin_attempts: fast_signin_attempt,
 }
-_FAST = FAST_MAPPERS
 
 
 def _check_structure(data: Any) -> None:
@@ -208,7 +207,7 @@ def map_decoded(
     try:
         document = None
         if from_text and zone is None:
-            fast = _FAST.get(which)
+            fast = FAST_MAPPERS.get(which)
             if fast is not None:
                 document = fast(data, None, False)
         if document is None:
