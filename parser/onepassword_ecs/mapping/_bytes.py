@@ -85,7 +85,7 @@ def normalize_tagged(
         stream = _stream_fragment(check_namespace(data_stream_namespace))
     data, from_text = decoded(record)
     which = detect_dataset(data, dataset)
-    fast = FAST_MAPPERS.get(which)
+    fast = FAST_MAPPERS.get(which) if from_text else None
     if fast is not None:
         try:
             encoded = fast(data, stream and stream[which], True)
@@ -95,8 +95,9 @@ def normalize_tagged(
             raise internal_error(exc) from exc
         if encoded is not None:
             return _dumps(encoded), _EVENT_DATASET[which]
+    # The fast mapper, if any, has declined: the careful one, without asking it again.
     document = map_decoded(
-        data, which, None, from_text=from_text, data_stream_namespace=data_stream_namespace
+        data, which, None, try_fast=False, data_stream_namespace=data_stream_namespace
     )
     return _dumps(document, option=_SORT), document["event"]["dataset"]
 

@@ -151,7 +151,7 @@ def normalize(
         data,
         which,
         zone,
-        from_text=from_text,
+        try_fast=from_text and zone is None,
         original=record if keep_original else None,
         data_stream_namespace=data_stream_namespace,
     )
@@ -195,18 +195,19 @@ def map_decoded(
     which: Dataset,
     zone: AssumedZone | None,
     *,
-    from_text: bool,
+    try_fast: bool,
     original: Any = None,
     data_stream_namespace: str | None = None,
 ) -> dict[str, Any]:
-    """The document for a decoded record of dataset ``which``: the fast mapper when it
+    """The document for a decoded record of dataset ``which``: with ``try_fast`` (only
+    for records read from JSON text, with no assumed zone) the fast mapper when it
     takes the record (see ``_fast``), else the careful one.
 
     ``original`` is the record as given, for ``event.original`` (None: not kept).
     """
     try:
         document = None
-        if from_text and zone is None:
+        if try_fast:
             fast = FAST_MAPPERS.get(which)
             if fast is not None:
                 document = fast(data, None, False)
