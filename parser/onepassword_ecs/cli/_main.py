@@ -25,7 +25,15 @@ from . import (
     _store,
     _template,
 )
-from ._common import EXIT_BROKEN_PIPE, EXIT_USAGE, PROG, Streams, silence_stdout
+from ._common import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    PROG,
+    Streams,
+    silence_stdout,
+)
+from ._extras import missing_extra
 
 __all__ = ["SUBCOMMANDS", "main"]
 
@@ -72,8 +80,14 @@ def main(
     except SystemExit as exc:  # argparse's way of saying "usage error" or "--help done"
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     handler: Callable[[argparse.Namespace, Streams], int] = args.handler
+    needed = missing_extra(args.command)
+    if needed is not None:
+        return streams.fail(needed)
     try:
         return handler(args, streams)
     except BrokenPipeError:  # e.g. `onepassword-ecs template | head`
         silence_stdout(streams.stdout)
         return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:  # Ctrl-C in any command: no traceback, the shell's status
+        streams.say(f"{PROG}: interrupted")
+        return EXIT_INTERRUPTED

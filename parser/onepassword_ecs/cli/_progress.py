@@ -57,5 +57,13 @@ class RichProgress(Progress):
 
 
 def progress_line(stream: TextIO) -> Progress:
-    """The status line for a terminal's standard error."""
+    """The status line for a terminal's standard error.
+
+    rich belongs to the ``investigate`` extra; a core install draws the stream room's
+    plain ``\\r`` line instead.
+    """
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        return Progress(stream)
     return RichProgress(stream)

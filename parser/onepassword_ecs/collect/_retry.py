@@ -12,32 +12,34 @@ failed together do not retry together. Every wait goes through the run's
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
-
-import tenacity
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import RateLimitedError, TransientApiError
 from ._config import Tunables
 from ._stopper import Stopper
+
+if TYPE_CHECKING:  # imported when a policy runs: tenacity belongs to the collect extra
+    import tenacity
 
 __all__ = ["RetryPolicy"]
 
 T = TypeVar("T")
 
 
-class _ServerWaitOrJitter(tenacity.wait.wait_base):
+def _server_wait_or_jitter(base: float, cap: float, retry_after_cap: float) -> Any:
     """``Retry-After`` when the server gave one, else full-jitter exponential backoff."""
+    import tenacity
 
-    def __init__(self, base: float, cap: float, retry_after_cap: float) -> None:
-        self._jitter = tenacity.wait_random_exponential(multiplier=base, max=cap)
-        self._retry_after_cap = retry_after_cap
+    jitter = tenacity.wait_random_exponential(multiplier=base, max=cap)
 
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+    def wait(retry_state: tenacity.RetryCallState) -> float:
         outcome = retry_state.outcome
         error = outcome.exception() if outcome is not None else None
         if isinstance(error, RateLimitedError) and error.retry_after is not None:
-            return min(max(error.retry_after, 0.0), self._retry_after_cap)
-        return float(self._jitter(retry_state))
+            return min(max(error.retry_after, 0.0), retry_after_cap)
+        return float(jitter(retry_state))
+
+    return wait
 
 
 class RetryPolicy:
@@ -64,11 +66,13 @@ class RetryPolicy:
 
     def call(self, function: Callable[[], T]) -> T:
         """``function()``; a transient error is retried, the last one re-raised."""
+        import tenacity
+
         tunables = self._tunables
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(TransientApiError),
             stop=tenacity.stop_after_attempt(tunables.max_attempts),
-            wait=_ServerWaitOrJitter(
+            wait=_server_wait_or_jitter(
                 tunables.backoff_base, tunables.backoff_max, tunables.retry_after_max
             ),
             sleep=self._stopper.sleep,
