@@ -43,7 +43,7 @@ ALLOWED: dict[str, set[str]] = {
         "stages",
     },
 }
-TOP_LEVEL_ALLOWED = {"_errors", "mappings", "rules"}
+TOP_LEVEL_ALLOWED = {"_errors", "_time", "mappings", "rules"}
 
 
 def _rooms() -> list[str]:

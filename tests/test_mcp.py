@@ -111,7 +111,8 @@ def test_tools_answer_through_a_real_client_session(
         assert "less than or equal to 200" in await error(session, "search_events", limit=10**6)
         assert "pattern" in await error(session, "vault_access", vault="../../etc/passwd")
         assert "nobody called" in await error(session, "user_timeline", user="nobody@x.example")
-        assert "not a time" in await error(session, "anomalies", since="last tuesday")
+        since_error = await error(session, "anomalies", since="last tuesday")
+        assert "expected an RFC 3339 time" in since_error
 
     session_with(activity_store, scenario)
     assert hashlib.sha256(activity_store.read_bytes()).hexdigest() == before
