@@ -832,13 +832,13 @@ def test_a_sink_that_cannot_write_fails_the_run_without_moving_the_cursor(
         )
 
 
-def test_the_readme_accounts_file_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_guide_accounts_file_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import re
 
     from onepassword_ecs.collect import AccountDefaults, load_accounts_file
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Collect from 1Password", 1)[1].split("\n## ", 1)[0]
+    guide = (Path(__file__).parent.parent / "docs" / "collector.md").read_text(encoding="utf-8")
+    section = guide.split("## Setting it up", 1)[1].split("\n## ", 1)[0]
     (block,) = re.findall(r"```toml\n(.*?)```", section, re.S)
     token_file = tmp_path / "acme.token"
     token_file.write_text(new_token())
