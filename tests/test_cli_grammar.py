@@ -181,3 +181,19 @@ def test_ctrl_c_in_a_waiting_command_exits_130_without_a_traceback(
         process.kill()
     assert process.returncode == 130, err
     assert b"Traceback" not in err
+
+
+def test_check_json_is_one_compact_object(tmp_path: Path) -> None:
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "signin_attempts"
+    case = sorted(p for p in fixtures.glob("*.json") if not p.name.endswith(".expected.json"))[0]
+    expected = case.with_name(case.stem + ".expected.json")
+    (tmp_path / case.name).write_bytes(case.read_bytes())
+    broken = json.loads(expected.read_text())
+    broken["message"] = "not what the mapper writes"
+    (tmp_path / expected.name).write_text(json.dumps(broken))
+    status, out, _ = run("check", str(tmp_path), "--json")
+    assert status == 1
+    assert out.count("\n") == 1 and out.startswith("{")  # one line, compact
+    summary = json.loads(out)
+    assert summary["passed"] == 0 and summary["failed"] == 1
+    assert summary["failures"][0]["fields"] == ["message"]
