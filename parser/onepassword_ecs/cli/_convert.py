@@ -43,7 +43,7 @@ from ._common import (
     silence_stdout,
 )
 from ._datastream import add_data_stream_options, data_stream_stages
-from ._files import clashing_files
+from ._files import STDOUT, clashing_files
 from ._progress import progress_line
 from ._sink_options import add_sink_options, open_sinks, sinks_requested
 from ._stage_options import StageConfigError, add_stage_options, build_stages, withhold_if_redacting
@@ -172,6 +172,29 @@ def _unreadable(inputs: Sequence[str]) -> str | None:
     return None
 
 
+# Files the destination and stage options read (credentials, certificates, configs):
+# what -o, --errors or --store must not write over.
+_READ_OPTIONS = {
+    "lookups": "the lookup file",
+    "stage_config": "the stage config file",
+    "cluster_password_file": "the password file",
+    "cluster_api_key_file": "the API key file",
+    "cluster_ca_bundle": "the CA bundle",
+    "client_cert": "the client certificate",
+    "client_key": "the client key",
+}
+
+
+def _files_read(args: argparse.Namespace, inputs: Sequence[str]) -> list[tuple[str, str | None]]:
+    """What ``convert`` reads, for :func:`clashing_files`: inputs and option files."""
+    reads: list[tuple[str, str | None]] = [("the input", name) for name in inputs]
+    for option, what in _READ_OPTIONS.items():
+        value = getattr(args, option, None)
+        for path in value if isinstance(value, list) else [value]:
+            reads.append((what, path))
+    return reads
+
+
 def _delivery(
     status: int, to_file: bool, in_place: bool, committed: bool, sent: int, tally: Tally
 ) -> Delivery | None:
@@ -194,8 +217,18 @@ def _delivery(
 def run(args: argparse.Namespace, streams: Streams) -> int:
     inputs: list[str] = args.inputs or [STDIN]
     to_file = args.output is not None and args.output != "-"
+    # Standard output gets the documents when asked (-o -) or when nothing else does.
+    to_stdout = args.output == "-" or (args.output is None and not sinks_requested(args))
     problem = _unreadable(inputs) or clashing_files(
-        inputs, args.output if to_file else None, args.errors, streams.stdin
+        reads=_files_read(args, inputs),
+        writes=[
+            ("-o", args.output),
+            ("--errors", args.errors),
+            ("--store", args.store),
+            ("standard output", STDOUT if to_stdout else None),
+        ],
+        stdin=streams.stdin,
+        stdout=streams.stdout,
     )
     if problem:
         return streams.fail(problem)
@@ -205,8 +238,6 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         return streams.fail(str(exc))
     stderr = streams.stderr
     progress = progress_line(stderr) if not args.quiet and stderr.isatty() else None
-    # Standard output gets the documents when asked (-o -) or when nothing else does.
-    to_stdout = args.output == "-" or (args.output is None and not sinks_requested(args))
     tally = Tally()
     status = EXIT_OK
     counter: CountingOutput | None = None

@@ -7,6 +7,7 @@ from typing import Any
 
 from .._errors import InvestigationError
 from ._common import EXIT_OK, Streams
+from ._files import STDOUT, clashing_files
 from ._investigate import add_store_options, time_zone
 
 __all__ = ["register"]
@@ -28,6 +29,14 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace, streams: Streams) -> int:
     from ..investigate import Investigation, build_server
 
+    # JSON-RPC replies go to standard output: never into the store or the context file.
+    problem = clashing_files(
+        reads=[("the store", args.store), ("the context file", args.context)],
+        writes=[("standard output", STDOUT)],
+        stdout=streams.stdout,
+    )
+    if problem:
+        return streams.fail(problem)
     try:
         zone, zone_name = time_zone(args)
         Investigation.open(args.store).close()  # refuse a missing or foreign file now
