@@ -21,7 +21,7 @@ from ._events import EventView
 from ._mcp import TOOL_NAMES, build_server
 from ._profile import UserReport, investigate_user
 from ._queries import MAX_LIMIT, Investigation, Listing, Person
-from ._render import render_access, render_anomalies, render_user
+from ._render import render_access, render_anomalies, render_user, terminal_text
 from ._report import ReportData, Section, render_report, report_data
 from ._window import (
     DEFAULT_BASELINE,
@@ -60,4 +60,5 @@ __all__ = [
     "render_user",
     "report_data",
     "resolve_window",
+    "terminal_text",
 ]
