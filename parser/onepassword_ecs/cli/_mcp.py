@@ -27,7 +27,7 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace, streams: Streams) -> int:
-    from ..investigate import Investigation, build_server
+    from ..investigate import Investigation, build_server, serve_stdio
 
     # JSON-RPC replies go to standard output: never into the store or the context file.
     problem = clashing_files(
@@ -43,5 +43,5 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         server = build_server(args.store, zone=zone, zone_name=zone_name)
     except InvestigationError as exc:
         return streams.fail(str(exc))
-    server.run("stdio")
+    serve_stdio(server)
     return EXIT_OK
