@@ -298,9 +298,13 @@ def iter_tasks(
 
 
 def _ignore_sigint() -> None:
-    # Ctrl-C reaches the whole process group; the parent alone decides what to do
-    # (flush, summary, exit 130), workers just finish their chunk.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C reaches the whole process group, and systemd sends SIGTERM to the whole
+    # control group; the parent alone decides what to do (keep what landed, summary,
+    # exit status), workers just finish their chunk and are shut down by the parent.
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            signal.signal(number, signal.SIG_IGN)
 
 
 def ordered_map(
