@@ -287,7 +287,8 @@ class _Handler(BaseHTTPRequestHandler):
             while position < len(events) and len(items) < state["l"]:
                 record = events[position]
                 position += 1
-                when = _parse_time(record.get("timestamp"))
+                # A hostile item (not an object) has no time: it is always sent.
+                when = _parse_time(record.get("timestamp")) if isinstance(record, dict) else None
                 if when is not None and start is not None and when < start:
                     continue
                 if when is not None and end is not None and when >= end:

@@ -81,7 +81,9 @@ class Delivery:
     def page(self, key: StreamKey, dataset: Dataset, chunk: PageChunk) -> int:
         """Deliver and commit one page; return how many documents it gave."""
         with self._lock:
-            task = Task(chunk.origin, chunk.units, dataset=dataset, stages=self._stages)
+            task = Task(
+                chunk.origin, chunk.units, dataset=dataset, stages=self._stages, whole_records=True
+            )
             result = convert_chunk(task)
             deliver(result, self.sinks, self.errors, self.tally)
             for sink in self.sinks:

@@ -10,7 +10,7 @@ can be reasoned about, tested and benchmarked on its own.
 from __future__ import annotations
 
 from ._bytes import normalize_bytes, normalize_tagged
-from ._common import ECS_VERSION
+from ._common import ECS_VERSION, readable_message
 from ._dataset import Dataset, detect_dataset, parse_dataset
 from ._datastream import DataStreamStage
 from ._decode import decode_json
@@ -33,6 +33,7 @@ __all__ = [
     "normalize_bytes",
     "normalize_tagged",
     "parse_dataset",
+    "readable_message",
     "render_message",
     "tables",
 ]
