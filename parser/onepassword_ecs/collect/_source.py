@@ -19,6 +19,12 @@ collectors' bugs):
   cycle, so an API that keeps answering ``has_more=true`` with nothing cannot keep
   ``--once`` running for ever (the cursor has moved on; the next cycle resumes there).
 
+* a page whose every record was delivered before (``has_more=true``, a new cursor,
+  the same items again) brings nothing new; after ``max_stale_pages`` such pages in a
+  row (counted across cycles) the source gives up (``stale``): an API that repeats
+  itself must not spend the whole rate budget, nor keep ``--once`` running for ever.
+  The bound is generous because a cursor reset legitimately re-reads the overlap.
+
 Records whose uuid was delivered within the recent window (see ``seen`` in
 :mod:`._state`) are dropped before conversion and counted as duplicates: after a
 cursor reset the overlap is fetched again, and nothing in it is delivered twice.
@@ -84,7 +90,11 @@ class EventsSource:
         pages_per_cycle: int,
         until: str | None,
         stopper: Stopper,
+        stale_pages: int = 0,
+        max_stale_pages: int = 0,
     ) -> None:
+        """``stale_pages``: pages in a row that brought nothing new before this cycle;
+        ``max_stale_pages``: how many are tolerated (0: no bound)."""
         self._client = client
         self._state = state
         self._key = key
@@ -95,6 +105,9 @@ class EventsSource:
         self._stopper = stopper
         self.caught_up = False
         self.pages = 0
+        self.stale_pages = stale_pages
+        self._max_stale_pages = max_stale_pages
+        self.stale = False
 
     def _reset_body(self, start_time: str | None) -> dict[str, Any]:
         body: dict[str, Any] = {"limit": self._page_size}
@@ -138,6 +151,13 @@ class EventsSource:
             units, seen, duplicates = self._prepare(page.items)
             origin = {"stream": self._dataset.value, "cursor": cursor or "(reset)"}
             yield PageChunk(origin, units, page.cursor, seen, duplicates)
+            if page.items and not units:
+                self.stale_pages += 1
+            elif page.items:
+                self.stale_pages = 0
+            if self._max_stale_pages and self.stale_pages >= self._max_stale_pages:
+                self.stale = True
+                return
             ended = not page.has_more or (not page.items and page.cursor == cursor)
             cursor = page.cursor
             if ended:
