@@ -159,7 +159,12 @@ class _AccountRun:
         budget = RateBudget(self.state, config.name, self.tunables.rate_limits, self.stopper)
         retry = RetryPolicy(self.tunables, self.stopper, self._retried)
         client = EventsClient(
-            config.base_url, config.token, tunables=self.tunables, budget=budget, retry=retry
+            config.base_url,
+            config.token,
+            tunables=self.tunables,
+            budget=budget,
+            retry=retry,
+            stopper=self.stopper,
         )
         try:
             while not self._prepared(client):

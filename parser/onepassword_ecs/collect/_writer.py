@@ -92,6 +92,8 @@ class ExactlyOnceFile:
             state.set_output_length(self.key, size)
         self._end = size
         """Where the file ends once everything written so far is flushed."""
+        self._synced = size
+        """Where it ended at the last fsync."""
 
     @property
     def name(self) -> str:
@@ -117,8 +119,11 @@ class ExactlyOnceFile:
             self._pending.clear()
             self._reserve(member)
             self._file.write(member)
+        if self._synced == self._end:
+            return  # nothing written since the last fsync (a page of duplicates, a quiet poll)
         self._file.flush()
         os.fsync(self._file.fileno())
+        self._synced = self._end
 
     def length(self) -> int:
         """The file's length now: what to commit after :meth:`flush`."""
