@@ -35,7 +35,6 @@ from collect_helpers import (
 )
 from events_api_stub import StubEventsApi
 from onepassword_ecs._errors import CollectorConfigError
-from onepassword_ecs.collect import parse_shard, shard_of
 
 
 @pytest.fixture
@@ -291,6 +290,8 @@ def test_errors_to_a_full_device_stop_with_a_message_naming_it(
 
 
 def test_shards_are_a_stable_hash_of_the_name() -> None:
+    from onepassword_ecs.collect import parse_shard, shard_of
+
     digest = hashlib.sha256(b"acme-corp").digest()
     assert shard_of("acme-corp", 7) == 1 + int.from_bytes(digest[:8], "big") % 7
     names = [f"account-{n}" for n in range(3000)]
@@ -310,6 +311,8 @@ def _subprocess_env(tokens: dict[str, str]) -> dict[str, str]:
 
 
 def test_three_sharded_collectors_collect_every_account_exactly_once(tmp_path: Path) -> None:
+    from onepassword_ecs.collect import shard_of
+
     names = [f"acct-{n:02d}" for n in range(9)]
     holders = {name: shard_of(name, 3) for name in names}
     assert set(holders.values()) == {1, 2, 3}  # every shard holds at least one account

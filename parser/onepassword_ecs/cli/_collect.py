@@ -33,6 +33,7 @@ from ..collect import (
     check_distinct_files,
     collect,
     default_state_path,
+    limit_malloc_arenas,
     load_accounts_file,
     parse_duration,
     parse_rate_limit,
@@ -239,11 +240,19 @@ def register(commands: Any) -> None:
         help="pages of one stream before turning to the next (default 50)",
     )
     tune.add_argument(
+        "--pages-in-flight",
+        type=positive_int,
+        default=8,
+        metavar="N",
+        help="pages fetched but not yet delivered, across all accounts (default 8): "
+        "bounds memory at N pages however many accounts --config lists",
+    )
+    tune.add_argument(
         "--timeout",
         type=_duration,
         default=30.0,
         metavar="DURATION",
-        help="per-request timeout (default 30s)",
+        help="bound on each whole request, however slowly the answer arrives (default 30s)",
     )
     tune.add_argument(
         "--max-attempts",
@@ -344,6 +353,7 @@ def _tunables(args: argparse.Namespace, warnings: list[str]) -> Tunables:
         reset_overlap=args.reset_overlap,
         ca_bundle=args.ca_bundle,
         rate_limits=limits,
+        pages_in_flight=args.pages_in_flight,
     )
 
 
@@ -391,6 +401,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
                 shard=args.shard,
                 store=store,
             )
+            if len(accounts) > 1:
+                limit_malloc_arenas()  # before the account threads: see collect/_malloc.py
             outcome = collect(
                 request, stdout=streams.stdout, stderr=streams.stderr, warnings=warnings
             )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
 import socket
 import ssl
 import threading
@@ -41,6 +42,7 @@ from .._errors import (
 from ._budget import RateBudget
 from ._config import Secret, Tunables
 from ._retry import RetryPolicy
+from ._slots import Ticket
 from ._stopper import Interrupted, Stopper
 from ._watchdog import WATCHDOG
 
@@ -118,11 +120,7 @@ class EventsClient:
         self._http = httpx.Client(
             base_url=base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            verify=(
-                ssl.create_default_context(cafile=tunables.ca_bundle)
-                if tunables.ca_bundle
-                else True
-            ),
+            verify=_tls_context(tunables.ca_bundle),
             trust_env=True,
             follow_redirects=False,
             headers={"User-Agent": f"onepassword-ecs/{__version__}"},
@@ -216,8 +214,24 @@ class EventsClient:
             message = content[:_BODY_EXCERPT].decode("utf-8", "replace").strip()
         return self._scrub(message[:_BODY_EXCERPT])
 
-    def _attempt(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
+    def _attempt(
+        self, method: str, path: str, body: dict[str, Any] | None, ticket: Ticket | None = None
+    ) -> Any:
         entry = self._budget.acquire()
+        if ticket is not None:
+            try:
+                ticket.take()  # after the budget: an account waiting for it holds no slot
+            except BaseException:
+                self._budget.complete(entry)
+                raise
+        try:
+            return self._send(method, path, body, entry)
+        except BaseException:
+            if ticket is not None:  # a failed attempt holds no page: let another fetch
+                ticket.release()
+            raise
+
+    def _send(self, method: str, path: str, body: dict[str, Any] | None, entry: int) -> Any:
         headers = {"Authorization": f"Bearer {self._token.reveal()}"}
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -286,8 +300,14 @@ class EventsClient:
             raise BadCursorError(what, status)
         raise EventsApiError(what, status)
 
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self._retry.call(lambda: self._attempt(method, path, body))
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        ticket: Ticket | None = None,
+    ) -> Any:
+        return self._retry.call(lambda: self._attempt(method, path, body, ticket))
 
     def introspect(self) -> Introspection:
         """``GET /api/v2/auth/introspect``, falling back to the deprecated v1 path on 404."""
@@ -310,10 +330,15 @@ class EventsClient:
             features=frozenset(f for f in features if isinstance(f, str)),
         )
 
-    def page(self, version: str, endpoint: str, body: dict[str, Any]) -> Page:
-        """One POST to a stream endpoint; the envelope is checked before it is trusted."""
+    def page(
+        self, version: str, endpoint: str, body: dict[str, Any], ticket: Ticket | None = None
+    ) -> Page:
+        """One POST to a stream endpoint; the envelope is checked before it is trusted.
+
+        ``ticket`` is taken before the request is sent and left held when the page is
+        returned: the caller gives it back once the page is delivered."""
         path = f"/api/{version}/{endpoint}"
-        answer = self.call("POST", path, body)
+        answer = self.call("POST", path, body, ticket)
         if (
             not isinstance(answer, dict)
             or not isinstance(answer.get("items", []), list)
@@ -328,6 +353,21 @@ class EventsClient:
             cursor=answer["cursor"],
             has_more=bool(answer.get("has_more", False)),
         )
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """One TLS context per CA bundle for every account of the run.
+
+    Each context loads the whole CA store (about 0.9 MB of OpenSSL memory); httpx's
+    default makes one per client, which with 200 accounts was most of the collector's
+    memory. A context is safe to share between threads and connections.
+    """
+    if ca_bundle:
+        return ssl.create_default_context(cafile=ca_bundle)
+    import httpx
+
+    return httpx.create_ssl_context(trust_env=True)  # what verify=True would build
 
 
 def _tls_refused(error: BaseException) -> bool:

@@ -137,6 +137,9 @@ class Tunables:
     max_response_bytes: int = 64 << 20
     max_stale_pages: int = 200
     """Pages in a row of already-delivered records before a stream is given up on."""
+    pages_in_flight: int = 8
+    """Pages fetched but not yet delivered, across every account (memory's bound)."""
+    """Pages in a row of already-delivered records before a stream is given up on."""
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from ._client import EventsClient
 from ._config import ENDPOINTS, AccountConfig, Tunables
 from ._health import Log, stream_health
 from ._retry import RetryPolicy
+from ._slots import PageSlots
 from ._source import EventsSource, PageChunk
 from ._state import StateDb, StreamKey, utc_text
 from ._stopper import Interrupted, Stopper
@@ -126,8 +127,10 @@ class _AccountRun:
         once: bool,
         silence_alert: float,
         shard: str | None = None,
+        slots: PageSlots | None = None,
     ) -> None:
         self.config = config
+        self.slots = slots
         self.shard = shard
         self.stale_pages: dict[Dataset, int] = {}
         self.tunables = tunables
@@ -261,12 +264,14 @@ class _AccountRun:
             stopper=self.stopper,
             stale_pages=self.stale_pages.get(dataset, 0),
             max_stale_pages=self.tunables.max_stale_pages,
+            slots=self.slots,
         )
         documents = 0
         outcome = "more"
         try:
             for chunk in source:
                 documents += self.delivery.page(key, dataset, chunk)
+                del chunk  # not kept alive while the source waits for the next page
             self.stale_pages[dataset] = source.stale_pages
             outcome = "caught_up" if source.caught_up else "more"
             if source.stale:
@@ -370,6 +375,7 @@ def run_accounts(
     The calling (main) thread only waits, in short joins, so that it stays free to run
     signal handlers, which set ``stopper``.
     """
+    slots = PageSlots(tunables.pages_in_flight, stopper)
     runs = [
         _AccountRun(
             config,
@@ -381,6 +387,7 @@ def run_accounts(
             once=once,
             silence_alert=silence_alert,
             shard=shard,
+            slots=slots,
         )
         for config in accounts
     ]
