@@ -30,9 +30,9 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import BinaryType, StringType
 
 from ..stream import Tally
-from ._executor import CONVERTED_DDL, Options, convert_batches
+from ._executor import Options, convert_batches
 from ._layout import NANOS_COLUMN, TIMESTAMP, UNMAPPED_COLUMN, Layout, document_layout
-from ._schema import PARTITION_COLUMNS, json_schema, rejected_schema
+from ._schema import PARTITION_COLUMNS, converted_schema, json_schema, rejected_schema
 
 __all__ = ["Normalized", "document_from_row", "normalize_frame", "read_files", "summarize"]
 
@@ -99,17 +99,15 @@ def normalize_frame(
         _column(frame, line, F.lit(1)).cast("long").alias("line"),
         text.alias("value"),
     )
-    converted = rows.mapInArrow(functools.partial(convert_batches, options=chosen), CONVERTED_DDL)
+    converted = rows.mapInArrow(
+        functools.partial(convert_batches, options=chosen), converted_schema()
+    )
     return Normalized(converted, _documents(converted), _rejected(converted))
 
 
 def _documents(converted: DataFrame) -> DataFrame:
-    parsed = converted.where(F.col("document").isNotNull()).select(
-        F.from_json("document", json_schema()).alias("d"),
-        UNMAPPED_COLUMN,
-        *PARTITION_COLUMNS,
-    )
-    document = F.col("d")
+    parsed = converted.where(F.col("document").isNotNull())
+    document = F.col("document")
     columns: list[Column] = []
     for field in json_schema().fields:
         if field.name == TIMESTAMP:

@@ -30,6 +30,7 @@ from ._layout import NANOS_COLUMN, TIMESTAMP, UNMAPPED_COLUMN, Layout, document_
 __all__ = [
     "PARTITION_COLUMNS",
     "REJECTED_FIELDS",
+    "converted_schema",
     "document_schema",
     "json_schema",
     "rejected_schema",
@@ -78,7 +79,7 @@ def _type(node: Layout | str, timestamp: DataType) -> DataType:
 
 @functools.cache
 def json_schema() -> StructType:
-    """The schema Spark parses a checked document's JSON text with (``@timestamp`` text)."""
+    """The document as the executors send it: JSON's own types, ``@timestamp`` as text."""
     schema = _type(document_layout(), StringType())
     assert isinstance(schema, StructType)
     return schema
@@ -97,6 +98,21 @@ def document_schema() -> StructType:
     fields.append(StructField(UNMAPPED_COLUMN, StringType(), True))
     fields.extend(StructField(name, StringType(), True) for name in PARTITION_COLUMNS)
     return StructType(fields)
+
+
+@functools.cache
+def converted_schema() -> StructType:
+    """The executors' rows: a document (a struct, ``@timestamp`` as text), its unmapped
+    JSON, its partitions; or an error line; or a chunk's ``read`` count."""
+    return StructType(
+        [
+            StructField("document", json_schema(), True),
+            StructField(UNMAPPED_COLUMN, StringType(), True),
+            *(StructField(name, StringType(), True) for name in PARTITION_COLUMNS),
+            StructField("error", StringType(), True),
+            StructField("read", LongType(), True),
+        ]
+    )
 
 
 @functools.cache
