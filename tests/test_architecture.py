@@ -31,6 +31,7 @@ ALLOWED: dict[str, set[str]] = {
     "collect": {"mapping", "stream"},
     "detect": {"mapping", "ecs", "stream", "sinks"},
     "stages": {"mapping", "ecs"},
+    "spark": {"mapping", "ecs", "stream"},
     "cli": {
         "mapping",
         "ecs",
