@@ -253,8 +253,12 @@ static const Row *table_get(const Table *tab, const char *p, Py_ssize_t n) {
 
 /* ---------------------------------------------------------------- memo */
 
-enum { K_PERSON = 0, K_CLIENT, K_PLACE, K_COUNTRY, K_KINDS };
-#define MEMO_SLOTS 1024 /* per kind, direct-mapped: a collision replaces the slot */
+/* Memo kinds: a person object, a client's software (its six strings), a client's
+ * address, a location object, a sign-in's lone country. Direct-mapped: a collision
+ * replaces the slot, so memory is bounded by the slot counts. Addresses get the most
+ * slots: a stream carries thousands of them (the pure path's indexable_ip keeps 16,384). */
+enum { K_PERSON = 0, K_SOFTWARE, K_ADDRESS, K_PLACE, K_COUNTRY, K_KINDS };
+static const unsigned memo_slots[K_KINDS] = {4096, 1024, 16384, 1024, 1024};
 #define PARTS 4
 
 typedef struct {
@@ -266,7 +270,7 @@ typedef struct {
     Str part[PARTS];
 } Entry;
 
-static Entry *memo[K_KINDS][MEMO_SLOTS];
+static Entry **memo[K_KINDS];
 static PyObject *callbacks[K_KINDS];
 
 static void entry_release(Entry *e) {
@@ -279,7 +283,8 @@ static void entry_release(Entry *e) {
 
 static void memo_clear(void) {
     for (int k = 0; k < K_KINDS; k++) {
-        for (int i = 0; i < MEMO_SLOTS; i++) {
+        if (memo[k] == NULL) continue;
+        for (unsigned i = 0; i < memo_slots[k]; i++) {
             Entry *e = memo[k][i];
             memo[k][i] = NULL;
             entry_release(e);
@@ -308,7 +313,7 @@ static uint64_t hash_bytes(const char *p, Py_ssize_t n) {
  * A miss calls the kind's Python callback with the raw text. */
 static Entry *memo_get(int kind, const char *raw, Py_ssize_t n) {
     uint64_t h = hash_bytes(raw, n);
-    Entry **slot = &memo[kind][h & (MEMO_SLOTS - 1)];
+    Entry **slot = &memo[kind][h & (memo_slots[kind] - 1)];
     Entry *e = *slot;
     if (e != NULL && e->hash == h && e->rawlen == n && memcmp(e->raw, raw, (size_t)n) == 0) {
         e->refs++;
@@ -405,8 +410,15 @@ static PyObject *native_configure(PyObject *self, PyObject *config) {
         return NULL;
     }
     config_free();
-    static const char *names[K_KINDS] = {"person", "client", "place", "country"};
+    static const char *names[K_KINDS] = {"person", "software", "address", "place", "country"};
     PyObject *v;
+    for (int k = 0; k < K_KINDS; k++) {
+        if (memo[k] == NULL) memo[k] = (Entry **)PyMem_Calloc(memo_slots[k], sizeof(Entry *));
+        if (memo[k] == NULL) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+    }
     for (int k = 0; k < K_KINDS; k++) {
         if ((v = item_of(config, names[k])) == NULL) goto fail;
         Py_INCREF(v);
@@ -464,11 +476,32 @@ static inline const char *skip_ws(const char *p, const char *end) {
     return p;
 }
 
+/* Eight bytes at a time: a word none of whose bytes is a quote, a backslash, a
+ * control character or outside ASCII (``plain``), or is a quote or backslash
+ * (``inert``) gives 0. A non-zero answer may be a false alarm (borrows between
+ * bytes); the callers then look byte by byte, so it only ever costs time. */
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+static inline uint64_t has_byte(uint64_t w, unsigned char c) {
+    uint64_t x = w ^ (ONES * c);
+    return (x - ONES) & ~x & HIGHS;
+}
+static inline uint64_t not_plain(uint64_t w) {
+    return ((w - ONES * 0x20) & ~w & HIGHS) | (((w + ONES) | w) & HIGHS) | has_byte(w, '"') |
+           has_byte(w, '\\');
+}
+
 /* A string of printable ASCII without escapes, at p (which is '"'): its contents in
  * [*s, *s + *n), and the position after the closing quote; NULL for anything else. */
 static inline const char *plain_string(const char *p, const char *end, const char **s,
                                        Py_ssize_t *n) {
     const char *q = ++p;
+    while (end - q >= 8) {
+        uint64_t w;
+        memcpy(&w, q, 8);
+        if (not_plain(w)) break;
+        q += 8;
+    }
     while (q < end) {
         unsigned char c = (unsigned char)*q;
         if (c == '"') {
@@ -490,9 +523,16 @@ static const char *skip_object(const char *p, const char *end) {
     while (p < end) {
         char c = *p++;
         if (c == '"') {
-            while (p < end && *p != '"') {
-                if (*p == '\\') p++;
-                p++;
+            for (;;) {
+                while (end - p >= 8) {
+                    uint64_t w;
+                    memcpy(&w, p, 8);
+                    if (has_byte(w, '"') | has_byte(w, '\\')) break;
+                    p += 8;
+                }
+                while (p < end && *p != '"' && *p != '\\') p++;
+                if (p >= end || *p == '"') break;
+                p += 2; /* a backslash and the character it escapes */
             }
             if (p >= end) return NULL;
             p++;
@@ -812,27 +852,117 @@ static inline Piece piece(const Val *v, const char *fallback) {
 
 /* The client side of a record: the memo entries of the person, client and place. */
 typedef struct {
-    Entry *who, *build, *place;
+    Entry *who, *build, *address, *place;
+    Val ipv4; /* V_STR: the address is this IPv4 literal (no address entry) */
 } Side;
 
 static void side_release(Side *side) {
     entry_release(side->who);
     entry_release(side->build);
+    entry_release(side->address);
     entry_release(side->place);
+}
+
+/* A dotted-quad IPv4 literal as Python's ipaddress reads it (four decimal octets of
+ * one to three digits, at most 255, no leading zero): for those _net.indexable_ip
+ * returns the text itself, so address and ip are the text and no memo is needed
+ * (a stream carries thousands of addresses). Anything else goes to the memo. */
+static int plain_ipv4(const char *p, Py_ssize_t n) {
+    const char *end = p + n;
+    for (int octet = 0; octet < 4; octet++) {
+        if (octet) {
+            if (p >= end || *p != '.') return 0;
+            p++;
+        }
+        const char *start = p;
+        int value = 0;
+        while (p < end && *p >= '0' && *p <= '9' && p - start < 3) value = value * 10 + (*p++ - '0');
+        if (p == start || value > 255 || (p - start > 1 && *start == '0')) return 0;
+    }
+    return p == end;
+}
+
+/* A client object of plain strings and nulls: its software entry (looked up on its six
+ * strings) and its address entry (on the address). 0: hand the record back. */
+static int client_of(const Val *client, Side *side) {
+    static const char *const names[7] = {"os_name",       "os_version",       "app_name",
+                                         "app_version",   "platform_name",    "platform_version",
+                                         "ip_address"};
+    static const size_t lengths[7] = {7, 10, 8, 11, 13, 16, 10};
+    Val field[7];
+    memset(field, 0, sizeof field);
+    const char *p = client->p + 1, *end = client->p + client->n - 1; /* inside the braces */
+    p = skip_ws(p, end);
+    while (p < end) {
+        const char *ks;
+        Py_ssize_t kn;
+        if (*p != '"' || (p = plain_string(p, end, &ks, &kn)) == NULL) return 0;
+        int which = -1;
+        for (int i = 0; i < 7; i++) {
+            if ((size_t)kn == lengths[i] && memcmp(ks, names[i], (size_t)kn) == 0) {
+                which = i;
+                break;
+            }
+        }
+        if (which < 0 || field[which].kind != V_ABSENT) return 0; /* unknown or repeated */
+        p = skip_ws(p, end);
+        if (p >= end || *p != ':') return 0;
+        p = skip_ws(p + 1, end);
+        if (p >= end) return 0;
+        if (*p == '"') {
+            field[which].kind = V_STR;
+            p = plain_string(p, end, &field[which].p, &field[which].n);
+            if (p == NULL) return 0;
+        } else if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
+            field[which].kind = V_NULL;
+            p += 4;
+        } else {
+            return 0;
+        }
+        p = skip_ws(p, end);
+        if (p < end) {
+            if (*p != ',') return 0;
+            p = skip_ws(p + 1, end);
+            if (p >= end) return 0; /* a trailing comma */
+        }
+    }
+    /* The software key: the six strings, NUL-separated; \x01 for null or absent
+     * (printable ASCII never holds either byte). */
+    char stack[512];
+    Buf key = {stack, 0, sizeof stack, 0, 0};
+    for (int i = 0; i < 6; i++) {
+        if (i) PUTS(&key, "\0");
+        if (field[i].kind == V_STR)
+            put(&key, field[i].p, (size_t)field[i].n);
+        else
+            PUTS(&key, "\x01");
+    }
+    if (key.failed) {
+        buf_free(&key);
+        return 0;
+    }
+    side->build = memo_get(K_SOFTWARE, key.p, (Py_ssize_t)key.len);
+    buf_free(&key);
+    if (side->build == NULL || side->build->declined) return 0;
+    if (text(&field[6]) && plain_ipv4(field[6].p, field[6].n)) {
+        side->ipv4 = field[6];
+    } else if (text(&field[6])) {
+        side->address = memo_get(K_ADDRESS, field[6].p, field[6].n);
+        if (side->address == NULL || side->address->declined) return 0;
+    }
+    return 1;
 }
 
 /* Look up the person, client and place; 0 when any must go to Python. */
 static int side_of(const Val *person, const Val *client, const Val *location,
                    const Val *country, Side *side) {
-    side->who = side->build = side->place = NULL;
+    side->who = side->build = side->address = side->place = NULL;
+    side->ipv4.kind = V_ABSENT;
     if (person->kind == V_OBJ) {
         side->who = memo_get(K_PERSON, person->p, person->n);
         if (side->who == NULL || side->who->declined) return 0;
     }
-    if (client->kind == V_OBJ) {
-        side->build = memo_get(K_CLIENT, client->p, client->n);
-        if (side->build == NULL || side->build->declined) return 0;
-    }
+    if (client->kind == V_OBJ && !client_of(client, side)) return 0;
     if (location->kind == V_OBJ) {
         side->place = memo_get(K_PLACE, location->p, location->n);
         if (side->place == NULL || side->place->declined) return 0;
@@ -843,14 +973,28 @@ static int side_of(const Val *person, const Val *client, const Val *location,
     return 1;
 }
 
-/* Person parts: fields, vendor, identifiers, display (escaped). Client parts: host,
- * vendor, address (JSON), ip (JSON). Place parts: geo. */
+/* Person parts: fields, vendor, identifiers, display (escaped). Software parts: host,
+ * vendor. Address parts: address (JSON), ip (JSON). Place parts: geo. */
 #define PART(e, i) ((e) != NULL ? &(e)->part[i] : &absent)
 static const Str absent = {NULL, 0};
 
 /* _fast.assemble from "client" on (after @timestamp and before the event). */
+/* The address and ip JSON of a side: from its address entry, or its IPv4 literal. */
+static void side_address(const Side *side, Str *quoted, const Str **address, const Str **ip) {
+    if (side->ipv4.kind == V_STR) {
+        quoted->p = (char *)side->ipv4.p - 1; /* the literal with its quotes, in the record */
+        quoted->n = side->ipv4.n + 2;
+        *address = *ip = quoted;
+    } else {
+        *address = PART(side->address, 0);
+        *ip = PART(side->address, 1);
+    }
+}
+
 static void put_network_head(Buf *b, const Side *side, const Str *stream) {
-    const Str *address = PART(side->build, 2), *ip = PART(side->build, 3);
+    Str quoted;
+    const Str *address, *ip;
+    side_address(side, &quoted, &address, &ip);
     const Str *geo = PART(side->place, 0);
     if (address->p || geo->p) {
         PUTS(b, ",\"client\":{");
@@ -882,7 +1026,9 @@ static void put_network_head(Buf *b, const Side *side, const Str *stream) {
 }
 
 static void put_network_tail(Buf *b, const Side *side) {
-    const Str *address = PART(side->build, 2), *ip = PART(side->build, 3);
+    Str quoted;
+    const Str *address, *ip;
+    side_address(side, &quoted, &address, &ip);
     const Str *geo = PART(side->place, 0);
     const Str *users = PART(side->who, 2), *user = PART(side->who, 0);
     if (users->p) {

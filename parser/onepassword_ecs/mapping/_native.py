@@ -17,10 +17,12 @@ What it is configured with here, so it fixes the document's *shape* and never a 
   ``_signin``), their message templates split once into JSON-escaped literal pieces
   and field numbers; a template or table text that is not printable (which
   ``readable_message`` would escape) is marked, and records using it go to Python;
-- four callbacks that map one sub-object's raw JSON text — a person, a client, a
-  location, a sign-in's lone country — with the fast mapper's own code
-  (``_fast._client_side`` over the decoded text) and return the finished JSON
-  fragments. The C side memoizes them on the raw text.
+- callbacks that map one part of a record with the fast mapper's own code
+  (``_fast._client_side``) and return the finished JSON fragments: a person or a
+  location from its raw JSON text (decoded here), a client's software from its six
+  strings and its address from its text (the C code reads the flat client object, so
+  a stream's thousands of addresses do not multiply its few dozen builds), a sign-in's
+  lone country. The C side memoizes the fragments on that text.
 
 Everything the C code does not take it hands back (None), and the caller runs the
 pure path, which decides: the output is the same bytes either way, and
@@ -145,20 +147,36 @@ def _person(raw: bytes) -> tuple[Any, ...] | None:
     )
 
 
-def _client(raw: bytes) -> tuple[Any, ...] | None:
-    """A client object's fragments: host, vendor client, address, ip (JSON)."""
-    side = _client_side({"client": _decoded(raw)}, "user")
-    if side is None:
+# The client keys in the order _cnative.c writes a software key (then ip_address).
+_SOFTWARE_KEYS = (
+    "os_name", "os_version", "app_name", "app_version", "platform_name", "platform_version",
+)  # fmt: skip
+
+
+def _software(key: bytes) -> tuple[Any, ...] | None:
+    """A client's software fragments (host, vendor client) from its six strings, written
+    NUL-separated with ``\\x01`` for null or absent (printable ASCII only)."""
+    values = [None if part == b"\x01" else part.decode("ascii") for part in key.split(b"\0")]
+    client = {name: value for name, value in zip(_SOFTWARE_KEYS, values, strict=True)}
+    side = _client_side({"client": client}, "user")
+    if side is None or side[1] is None:
         return None
-    _who, build, address, ip, _place = side
-    if build is None:
-        return None
+    build = side[1]
     return (
         _fragment(build.host_os_fragment) if build.host_os is not None else None,
         _fragment(build.vendor_fragment) if build.vendor is not None else None,
-        _fragment(address),
-        _fragment(ip),
+        None,
+        None,
     )
+
+
+def _address(raw: bytes) -> tuple[Any, ...] | None:
+    """A client's ``ip_address`` (a non-empty string): its address and ip as JSON."""
+    side = _client_side({"client": {"ip_address": raw.decode("ascii")}}, "user")
+    if side is None:
+        return None
+    _who, _build, address, ip, _place = side
+    return (_fragment(address), _fragment(ip), None, None)
 
 
 def _place_parts(place: Any) -> tuple[Any, ...]:
@@ -179,7 +197,8 @@ def _country(raw: bytes) -> tuple[Any, ...] | None:
 def _configuration() -> dict[str, Any]:
     return {
         "person": _person,
-        "client": _client,
+        "software": _software,
+        "address": _address,
         "place": _location,
         "country": _country,
         "item_actions": {
