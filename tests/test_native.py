@@ -364,3 +364,16 @@ def test_the_suite_passes_on_the_pure_path() -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+@needs_native
+@pytest.mark.slow
+def test_rss_stays_flat_over_a_million_calls() -> None:
+    """scripts/leak_check.py: a million records, memo entries made and replaced all along."""
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "leak_check.py"), "1000000"],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
