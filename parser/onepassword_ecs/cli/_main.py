@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import IO, Any, NoReturn, TextIO
 
 from .. import __version__
+from ..mapping import mapper_implementation
 from . import (
     _check,
     _collect,
@@ -90,7 +91,11 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Turn 1Password Events API records into Elastic Common Schema documents.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {__version__} ({mapper_implementation()} mapper)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for register in SUBCOMMANDS:
         register(commands)

@@ -14,6 +14,7 @@ from ._common import ECS_VERSION, readable_message
 from ._dataset import Dataset, detect_dataset, parse_dataset
 from ._datastream import DataStreamStage
 from ._decode import decode_json
+from ._native import mapper_implementation
 from ._normalize import normalize
 from ._rerender import NameOf, render_message
 from ._tables import CATEGORY_TYPES, Tables, tables
@@ -29,6 +30,7 @@ __all__ = [
     "check_timezone",
     "decode_json",
     "detect_dataset",
+    "mapper_implementation",
     "normalize",
     "normalize_bytes",
     "normalize_tagged",
