@@ -64,7 +64,7 @@ def test_rule_case(name: str, case: dict[str, Any]) -> None:
 
 
 def test_every_rule_has_positive_and_negative_cases() -> None:
-    assert len(RULES) == 33
+    assert len(RULES) == 35
     for name in RULES:
         cases = json.loads((RULES_DIR / f"{name}.cases.json").read_text(encoding="utf-8"))["cases"]
         assert any(c["expect"] for c in cases), f"{name}: no positive case"
