@@ -13,13 +13,20 @@ is never emitted approximately; it is listed as unsupported, with the reason:
   and the others cannot express correlations at all;
 - anything the backend itself refuses (field-to-field comparisons in Lucene, Kusto
   and Panther) is reported with the backend's message.
+
+The file layout of an export lives here too (:func:`export_files`,
+:func:`write_export`), so the library writes the same tree the CLI does:
+``<folder>/<rule>.<ext>`` per exported rule (one ``rules.ndjson`` for Kibana, which
+imports a bundle) and ``<folder>/unsupported.txt``, one ``rule: reason`` line per rule
+the target cannot take — every rule of the pack is in exactly one of the two.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sigma.exceptions import SigmaError
@@ -30,7 +37,18 @@ from ._context import Context
 from ._ruleset import Rule, builtin_rules_dir
 from ._sigma import collection, context_pipeline, go_offline
 
-__all__ = ["TARGETS", "TARGET_GROUPS", "Conversion", "export_rule", "resolve_targets"]
+__all__ = [
+    "TARGETS",
+    "TARGET_GROUPS",
+    "UNSUPPORTED_FILE",
+    "Conversion",
+    "export_files",
+    "export_rule",
+    "resolve_targets",
+    "write_export",
+]
+
+UNSUPPORTED_FILE = "unsupported.txt"
 
 SENTINEL_TABLE = "OnePasswordEcs_CL"
 INDEX_PATTERN = "logs-1password*"
@@ -205,3 +223,31 @@ def export_rule(rule: Rule, target_name: str, context: Context) -> Conversion:
     if target.name == "sentinel" and not text.startswith(SENTINEL_TABLE):
         text = f"{SENTINEL_TABLE}\n| where {text}"
     return Conversion(rule.name, target.name, text)
+
+
+def export_files(target_name: str, conversions: Sequence[Conversion]) -> dict[str, str]:
+    """The files of one target's export: relative name -> text (``unsupported.txt`` last)."""
+    target = TARGETS[target_name]
+    supported = [c for c in conversions if c.text is not None]
+    files: dict[str, str] = {}
+    if target.bundle:
+        files[f"rules.{target.extension}"] = "".join(f"{c.text}\n" for c in supported)
+    else:
+        for c in supported:
+            files[f"{c.rule}.{target.extension}"] = f"{c.text}\n"
+    files[UNSUPPORTED_FILE] = "".join(
+        f"{c.rule}: {c.unsupported}\n" for c in conversions if c.text is None
+    )
+    return files
+
+
+def write_export(folder: str | Path, target_name: str, conversions: Sequence[Conversion]) -> Path:
+    """Write one target's export under ``folder`` (created); return its unsupported list.
+
+    Raises OSError as the file system does (the caller names the file).
+    """
+    where = Path(folder)
+    where.mkdir(parents=True, exist_ok=True)
+    for name, text in export_files(target_name, conversions).items():
+        (where / name).write_text(text, encoding="utf-8")
+    return where / UNSUPPORTED_FILE
