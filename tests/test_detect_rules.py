@@ -4,6 +4,11 @@ The cases live beside each rule (``rules/<name>.cases.json``): raw 1Password rec
 an optional context, and the alerts the rule must raise (group keys and matched event
 ids, in order). Each case goes through ``normalize`` and the local engine with that rule
 alone, so one rule's case cannot hide another rule's mistake.
+
+Optional keys of a case: ``comment`` (where a case comes from: the peers' published tests
+are copied in with their source), ``assume_timezone`` (Panther's records carry UTC
+timestamps without an offset), ``names`` (what a ``--lookups`` file would resolve:
+kind -> lower-case name -> uuids, as ``Context.with_names`` takes it).
 """
 
 from __future__ import annotations
@@ -41,7 +46,12 @@ def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
 
 def _run(name: str, case: dict[str, Any]) -> list[dict[str, Any]]:
     context = context_from_mapping(case.get("context", {}), f"case {case['name']}")
-    documents = [normalize(record) for record in case["records"]]
+    if "names" in case:
+        context = context.with_names(
+            {kind: {k: tuple(v) for k, v in table.items()} for kind, table in case["names"].items()}
+        )
+    zone = case.get("assume_timezone")
+    documents = [normalize(record, assume_timezone=zone) for record in case["records"]]
     outcome, _new = detect([RULES[name]], context, documents)
     return outcome.alerts
 
@@ -86,3 +96,21 @@ def test_rules_waiting_for_a_list_do_not_run_with_an_empty_context() -> None:
 def test_case_files_sit_beside_their_rules() -> None:
     names = {p.name.removesuffix(".cases.json") for p in Path(RULES_DIR).glob("*.cases.json")}
     assert names == set(RULES)
+
+
+def test_peer_cases_carry_their_source() -> None:
+    """Panther's published tests, copied in (the suite never reads the peers' files)."""
+    covered = {
+        "unusual_client_app",
+        "sensitive_item_accessed",
+        "signin_from_risky_country",
+        "brute_force_user",
+        "brute_force_ip",
+    }
+    for name in covered:
+        cases = json.loads((RULES_DIR / f"{name}.cases.json").read_text(encoding="utf-8"))["cases"]
+        peers = [c for c in cases if c["name"].startswith("Panther")]
+        assert peers, name
+        for case in peers:
+            assert case["comment"].startswith("Panther panther-labs/panther-analysis@"), name
+            assert "rules/" in case["comment"] and "expected_result" in case["comment"]
