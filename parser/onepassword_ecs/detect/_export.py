@@ -5,7 +5,8 @@ in ``rules/pipelines/`` (plus the context placeholders). A rule a target cannot 
 is never emitted approximately; it is listed as unsupported, with the reason:
 
 - history rules and the off-hours rule (no portable way to say "first seen" or "local
-  time of day") are ours alone;
+  time of day") are ours alone, and so is the indicator rule (it reads one entry of the
+  ``threat.enrichments`` list, a nested field query strings cannot look into);
 - a rule whose context list is empty has nothing to export yet;
 - a correlation is exported only where the backend keeps its meaning: EQL's
   ``sequence ... with runs`` is a sliding window for ``event_count``; ES|QL's and
@@ -183,6 +184,11 @@ def _why_not(rule: Rule, target: Target, context: Context) -> str | None:
         return "history rule (first-seen or baseline): evaluated by onepassword-ecs detect only"
     if rule.when == "outside_working_hours":
         return "needs the local time of day in the working_hours time zone"
+    if "indicators" in rule.stages:
+        return (
+            "reads threat.enrichments, the list the indicators stage writes; a query cannot "
+            "match inside one entry of it (use the SIEM's own indicator-match rules)"
+        )
     waiting = rule.waits_for(context)
     if waiting:
         return f"needs the context list {', '.join(waiting)}"
