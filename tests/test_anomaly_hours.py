@@ -50,9 +50,7 @@ def test_findings_never_summarize_a_flagged_hour_as_usual(activity_store: Path) 
     argv = ["investigate", "anomalies", "--store", str(activity_store), *WINDOW]
     code = main([*argv, "--limit", "500", "--json"], stdout=out, stderr=io.StringIO())
     assert code == 0
-    findings = [
-        f for f in orjson.loads(out.getvalue())["findings"] if f["kind"] == "unusual_hours"
-    ]
+    findings = [f for f in orjson.loads(out.getvalue())["findings"] if f["kind"] == "unusual_hours"]
     assert findings, "the activity store has people active at odd hours"
     for finding in findings:
         flagged = {int(h.removesuffix("h")) for h in finding["evidence"]["hours"]}
