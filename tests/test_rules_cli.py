@@ -54,7 +54,8 @@ def test_json_listing_describes_every_rule() -> None:
     assert "ordered" in after["unsupported"]["splunk"]
     other = rules["vault_permission_changed_by_other"]
     assert other["runs"] is True and other["optional_lists"] == ["privileged_vaults"]
-    assert "splunk" in other["exports"] and "field reference" in str(other["unsupported"])
+    assert other["exports"] == ["elasticsearch-esql"]  # field references: ES|QL only
+    assert "FieldRef" in other["unsupported"]["splunk"]
     assert rules["admin_activity_off_hours"]["settings"] == ["working_hours"]
     assert rules["brute_force_user"]["thresholds"] == ["window", "count"]
     for rule in rules.values():  # every target is either exported or has a reason
