@@ -513,20 +513,27 @@ def _address_key(text: str) -> tuple[int, int, int] | None:
     return address.version, int(address), address.max_prefixlen
 
 
+Hit = tuple[int, str, str]
+"""One match of a value: (indicator number, the value matched, suffix of the field name)."""
+
+
 class _Matcher:
-    """Lookups over one :class:`Indicators`, with the memo of values already answered."""
+    """Lookups over one :class:`Indicators`, with the memo of values already answered.
+
+    ``memo`` maps a document's value (an address, an email) to its hits; most values
+    repeat, so the common path is one dictionary lookup and an empty tuple.
+    """
 
     def __init__(self, indicators: Indicators) -> None:
         self.indicators = indicators
         self.lengths: dict[int, list[int]] = {}
         for version, length in sorted(indicators.networks, key=lambda k: -k[1]):
             self.lengths.setdefault(version, []).append(length)
-        self.memo: dict[str, tuple[int, ...]] = {}
+        self.memo: dict[str, tuple[Hit, ...]] = {}
 
-    def address(self, text: str) -> tuple[int, ...]:
-        found = self.memo.get(text)
-        if found is not None:
-            return found
+    def address(self, text: str) -> tuple[Hit, ...]:
+        if not isinstance(text, str):
+            raise TypeError("an address is a string")
         numbers: list[int] = []
         key = _address_key(text)
         if key is not None:
@@ -534,37 +541,33 @@ class _Matcher:
             networks = self.indicators.networks
             for length in self.lengths.get(version, ()):
                 numbers.extend(networks[(version, length)].get(value >> (bits - length), ()))
-        return self._remember(text, numbers)
+        return self._remember(text, [(n, text, "") for n in dict.fromkeys(numbers)])
 
-    def email(self, text: str) -> tuple[tuple[int, ...], tuple[int, ...], str]:
-        """Matches of the address itself, of its domain (and parents), and the domain."""
+    def email(self, text: str) -> tuple[Hit, ...]:
+        """Matches of the address itself, then of its domain and the domain's parents."""
+        if not isinstance(text, str):
+            raise TypeError("an email is a string")
         lowered = text.lower()
         values = self.indicators.values
-        exact = tuple(values.get(lowered, ()))
+        hits = [(n, text, "") for n in values.get(lowered, ())]
         domain = lowered.rpartition("@")[2]
-        found = self.memo.get(domain)
-        if found is None:
-            numbers: list[int] = []
-            labels = domain.split(".")
-            for start in range(len(labels) - 1):
-                numbers.extend(values.get(".".join(labels[start:]), ()))
-            found = self._remember(domain, numbers)
-        return exact, found, domain
+        labels = domain.split(".")
+        for start in range(len(labels) - 1):
+            hits.extend((n, domain, " (domain)") for n in values.get(".".join(labels[start:]), ()))
+        return self._remember(text, hits)
 
-    def _remember(self, text: str, numbers: list[int]) -> tuple[int, ...]:
+    def _remember(self, text: str, hits: list[Hit]) -> tuple[Hit, ...]:
         if len(self.memo) >= _MEMO_LIMIT:
             self.memo.clear()
-        found = tuple(dict.fromkeys(numbers))
-        self.memo[text] = found
+        found = self.memo[text] = tuple(hits)
         return found
 
 
-def _enrichment(
-    indicators: Indicators, number: int, atomic: str, where: str, withhold: bool
-) -> dict[str, Any]:
+def _enrichment(indicators: Indicators, hit: Hit, where: str, withhold: bool) -> dict[str, Any]:
+    number, atomic, suffix = hit
     indicator, ident = indicators.entries[number]
     entry_indicator = {k: (dict(v) if isinstance(v, dict) else v) for k, v in indicator.items()}
-    matched: dict[str, Any] = {"field": where, "type": MATCH_TYPE}
+    matched: dict[str, Any] = {"field": where + suffix, "type": MATCH_TYPE}
     if ident:
         matched["id"] = ident
     if withhold:  # redaction is on: neither the person's value nor the feed's copy of it
@@ -578,27 +581,21 @@ def _enrichment(
 def match_indicators(
     document: dict[str, Any], matcher: _Matcher, *, withhold: bool = False
 ) -> dict[str, Any]:
-    """``document`` with a ``threat.enrichments`` entry per indicator it matches."""
-    found: list[tuple[int, str, str]] = []
-    source = document.get("source")
-    source_ip = source.get("ip") if isinstance(source, dict) else None
-    if isinstance(source_ip, str):
-        found.extend((n, source_ip, "source.ip") for n in matcher.address(source_ip))
-    client = document.get("client")
-    client_ip = client.get("ip") if isinstance(client, dict) else None
-    if isinstance(client_ip, str) and client_ip != source_ip:
-        found.extend((n, client_ip, "client.ip") for n in matcher.address(client_ip))
-    user = document.get("user")
-    if isinstance(user, dict):
-        _emails(matcher, user.get("email"), "user.email", found)
-        target = user.get("target")
-        if isinstance(target, dict):
-            _emails(matcher, target.get("email"), "user.target.email", found)
+    """``document`` with a ``threat.enrichments`` entry per indicator it matches.
+
+    Written for the miss, which is nearly every document: per field, one memo lookup
+    that returns an empty tuple, and no isinstance test on the way (a value of another
+    type, from some other tool's documents, is answered by the careful path).
+    """
+    try:
+        found = _hits(document, matcher)
+    except (AttributeError, TypeError):  # a field that is not what ECS says it is
+        found = _hits(_only_strings(document), matcher)
     if not found:
         return document
     entries = [
-        _enrichment(matcher.indicators, number, atomic, where, withhold)
-        for number, atomic, where in found[:MAX_ENRICHMENTS]
+        _enrichment(matcher.indicators, hit, where, withhold)
+        for hit, where in found[:MAX_ENRICHMENTS]
     ]
     threat = document.get("threat")
     if not isinstance(threat, dict):
@@ -608,12 +605,63 @@ def match_indicators(
     return document
 
 
-def _emails(matcher: _Matcher, value: Any, where: str, found: list[tuple[int, str, str]]) -> None:
-    if not isinstance(value, str) or "@" not in value:
-        return
-    exact, by_domain, domain = matcher.email(value)
-    found.extend((n, value, where) for n in exact)
-    found.extend((n, domain, f"{where} (domain)") for n in by_domain)
+def _hits(document: dict[str, Any], matcher: _Matcher) -> list[tuple[Hit, str]]:
+    memo = matcher.memo
+    found: list[tuple[Hit, str]] = []
+    source = document.get("source")
+    source_ip = source.get("ip") if source else None
+    if source_ip:
+        hits = memo.get(source_ip)
+        if hits is None:
+            hits = matcher.address(source_ip)
+        if hits:
+            found.extend((hit, "source.ip") for hit in hits)
+    client = document.get("client")
+    client_ip = client.get("ip") if client else None
+    if client_ip and client_ip != source_ip:
+        hits = memo.get(client_ip)
+        if hits is None:
+            hits = matcher.address(client_ip)
+        if hits:
+            found.extend((hit, "client.ip") for hit in hits)
+    user = document.get("user")
+    if user:
+        email = user.get("email")
+        if email:
+            hits = memo.get(email)
+            if hits is None:
+                hits = matcher.email(email)
+            if hits:
+                found.extend((hit, "user.email") for hit in hits)
+        target = user.get("target")
+        email = target.get("email") if target else None
+        if email:
+            hits = memo.get(email)
+            if hits is None:
+                hits = matcher.email(email)
+            if hits:
+                found.extend((hit, "user.target.email") for hit in hits)
+    return found
+
+
+def _only_strings(document: dict[str, Any]) -> dict[str, Any]:
+    """The fields :func:`_hits` reads, kept only where they are what ECS says."""
+
+    def table(value: Any) -> dict[str, Any]:
+        return value if isinstance(value, dict) else {}
+
+    def text(value: Any) -> str | None:
+        return value if isinstance(value, str) else None
+
+    user = table(document.get("user"))
+    return {
+        "source": {"ip": text(table(document.get("source")).get("ip"))},
+        "client": {"ip": text(table(document.get("client")).get("ip"))},
+        "user": {
+            "email": text(user.get("email")),
+            "target": {"email": text(table(user.get("target")).get("email"))},
+        },
+    }
 
 
 # --- the stage ---------------------------------------------------------------------------
