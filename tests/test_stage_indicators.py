@@ -162,6 +162,7 @@ def test_misp_export_and_its_objects(tmp_path: Path) -> None:
                 {"type": "ip-dst|port", "value": "203.0.113.6|443", "uuid": "a-2"},
                 {"type": "sha256", "value": "ab" * 32, "uuid": "a-3"},
                 {"type": "email-src", "value": "boss@ceo-fraud.example", "uuid": "a-4"},
+                {"type": "ip-src", "value": "192.0.2.55", "to_ids": False, "uuid": "a-5"},
             ],
             "Object": [
                 {
@@ -173,13 +174,15 @@ def test_misp_export_and_its_objects(tmp_path: Path) -> None:
     }
     feed = _write(tmp_path / "misp.json", {"response": [event]})
     indicators = load_indicators([feed])
-    assert len(indicators) == 5 and indicators.skipped == {"MISP type sha256": 1}
+    assert len(indicators) == 5
+    assert indicators.skipped == {"MISP type sha256": 1, "to_ids false": 1}
     matcher = IndicatorMatcher([feed])
     found = _enrichments(matcher(_signin("203.0.113.6")))
     assert found[0]["indicator"]["provider"] == "Example ISAC"
     assert found[0]["indicator"]["description"] == "Phishing wave"
     assert found[0]["matched"]["id"] == "a-2"
     assert _enrichments(matcher(_signin("192.0.2.77")))
+    assert not _enrichments(matcher(_signin("192.0.2.55")))  # to_ids false: context only
     assert _enrichments(matcher(_signin("192.0.2.1", "x@bad.example")))
     single = _write(tmp_path / "single.json", event)  # one event, not wrapped
     assert len(load_indicators([single])) == 5

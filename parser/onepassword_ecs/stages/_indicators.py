@@ -9,7 +9,8 @@ Security teams keep indicators of compromise in three shapes, all read here:
 * a **MISP JSON export** (an ``{"Event": ...}``, a list of them, or ``{"response":
   [...]}``): attributes of type ``ip-src``, ``ip-dst`` (also ``|port``), ``domain``,
   ``hostname``, ``domain|ip``, ``email``, ``email-src``, ``email-dst``, in the event and
-  in its objects;
+  in its objects (not those MISP marks ``to_ids: false``, context rather than
+  something to detect);
 * a **CSV** of ``value,type,source`` rows (type ``ipv4-addr``, ``ipv6-addr``,
   ``domain-name``, ``email-addr``, or ``ip``, ``domain``, ``email``; a header row
   ``value,type,source`` is allowed).
@@ -398,6 +399,9 @@ def _misp_attribute(
         return
     if attribute.get("deleted") is True:
         into.skip("deleted")
+        return
+    if attribute.get("to_ids") is False:  # MISP's own flag: context, not for detection
+        into.skip("to_ids false")
         return
     value = attribute.get("value")
     if not isinstance(value, str):
