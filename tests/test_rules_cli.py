@@ -15,6 +15,7 @@ from onepassword_ecs.detect import (
     TARGETS,
     UNSUPPORTED_FILE,
     context_from_mapping,
+    describe_rules,
     export_files,
     export_rule,
     load_context,
@@ -61,6 +62,10 @@ def test_json_listing_describes_every_rule() -> None:
     for rule in rules.values():  # every target is either exported or has a reason
         assert set(rule["exports"]) | set(rule["unsupported"]) == set(TARGETS)
         assert not set(rule["exports"]) & set(rule["unsupported"])
+
+
+def test_the_cli_prints_what_the_library_describes() -> None:
+    assert _listing() == describe_rules(load_rules(), load_context(None))
 
 
 def test_json_listing_follows_the_context(tmp_path: Path) -> None:

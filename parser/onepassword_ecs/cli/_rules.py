@@ -4,7 +4,7 @@
 which empty list it waits for), what it uses (context lists, ``?`` when optional; the
 ``--indicators`` stage; the ``[thresholds]`` keys it takes) and, per export target,
 whether it can be exported. ``rules list --json`` prints the same as one compact JSON
-object (keys in :func:`listing`).
+object (keys in ``detect.describe_rules``).
 ``rules export --target T [-o DIR]`` converts the pack for a SIEM: without ``-o``, one
 JSON line per rule on standard output (``query`` or ``unsupported``); with ``-o DIR``,
 the detect room's layout under ``DIR/<target>/`` (``detect.write_export``).
@@ -65,75 +65,24 @@ def register(commands: Any) -> None:
 _STAGE_OPTION = {"indicators": "--indicators"}
 
 
-def _settings(rule: Any) -> list[str]:
-    """The context file's other settings a rule reads."""
-    settings = ["working_hours"] if rule.when == "outside_working_hours" else []
-    if rule.params.get("check") == "silence":
-        settings.append("silence_hours")
-    return settings
-
-
 def _uses(rule: Any) -> str:
     """What a rule reads besides events: lists (``?`` optional), settings, stages, thresholds."""
     parts = [*rule.required_lists, *(f"{name}?" for name in rule.optional_lists)]
-    parts += _settings(rule)
+    parts += rule.settings
     parts += [_STAGE_OPTION.get(stage, stage) for stage in rule.stages]
     parts += [f"[{key}]" for key in rule.threshold_keys]
     return ", ".join(parts) or "-"
 
 
-def listing(rules: list[Any], context: Any) -> dict[str, Any]:
-    """``rules list --json``: one object.
-
-    Keys: ``context`` (the context file, or ``(defaults)``), ``count`` (rules),
-    ``running`` (rules that run with this context), ``rules`` (sorted by name), each with
-    ``name``, ``title``, ``kind`` (event, correlation, history), ``level``, ``runs``
-    (bool), ``waits_for`` (the empty required lists), ``lists`` and ``optional_lists``
-    (the context lists it reads), ``settings`` (other context keys it reads:
-    ``working_hours``, ``silence_hours``), ``stages`` (conversion stages whose fields it reads:
-    ``indicators``), ``thresholds`` (the ``[thresholds.<name>]`` keys it takes),
-    ``exports`` (targets it converts for) and ``unsupported`` (target -> reason).
-    """
-    from ..detect import TARGETS, export_rule
-
-    entries = []
-    for rule in rules:
-        conversions = [export_rule(rule, target, context) for target in TARGETS]
-        waiting = list(rule.waits_for(context))
-        entries.append(
-            {
-                "name": rule.name,
-                "title": rule.title,
-                "kind": rule.kind,
-                "level": rule.level,
-                "runs": not waiting,
-                "waits_for": waiting,
-                "lists": list(rule.required_lists),
-                "optional_lists": list(rule.optional_lists),
-                "settings": _settings(rule),
-                "stages": list(rule.stages),
-                "thresholds": list(rule.threshold_keys),
-                "exports": [c.target for c in conversions if c.text is not None],
-                "unsupported": {c.target: c.unsupported for c in conversions if c.text is None},
-            }
-        )
-    return {
-        "context": context.source,
-        "count": len(entries),
-        "running": sum(1 for entry in entries if entry["runs"]),
-        "rules": entries,
-    }
-
-
 def run_list(args: argparse.Namespace, streams: Streams) -> int:
-    from ..detect import TARGETS, load_rules
+    from ..detect import TARGETS, describe_rules, load_rules
 
     try:
         context = context_from_args(args)
         rules = load_rules(args.rules)
     except (DetectionError, StageConfigError) as exc:
         return streams.fail(str(exc))
-    described = listing(rules, context)
+    described = describe_rules(rules, context)
     if args.json:
         streams.stdout.write(orjson.dumps(described) + b"\n")
         streams.stdout.flush()

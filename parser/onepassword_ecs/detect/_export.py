@@ -43,6 +43,7 @@ __all__ = [
     "TARGET_GROUPS",
     "UNSUPPORTED_FILE",
     "Conversion",
+    "describe_rules",
     "export_files",
     "export_rule",
     "resolve_targets",
@@ -257,3 +258,44 @@ def write_export(folder: str | Path, target_name: str, conversions: Sequence[Con
     for name, text in export_files(target_name, conversions).items():
         (where / name).write_text(text, encoding="utf-8")
     return where / UNSUPPORTED_FILE
+
+
+def describe_rules(rules: Sequence[Rule], context: Context) -> dict[str, Any]:
+    """What ``rules list --json`` prints: each rule, what it needs, where it exports.
+
+    Keys: ``context`` (the context file, or ``(defaults)``), ``count`` (rules),
+    ``running`` (rules that run with this context), ``rules`` (in the given order), each
+    with ``name``, ``title``, ``kind`` (event, correlation, history), ``level``, ``runs``
+    (bool), ``waits_for`` (the empty required lists), ``lists`` and ``optional_lists``
+    (the context lists it reads), ``settings`` (other context keys it reads:
+    ``working_hours``, ``silence_hours``), ``stages`` (conversion stages whose fields it
+    reads: ``indicators``), ``thresholds`` (the ``[thresholds.<name>]`` keys it takes),
+    ``exports`` (targets it converts for) and ``unsupported`` (target -> reason).
+    """
+    entries = []
+    for rule in rules:
+        conversions = [export_rule(rule, target, context) for target in TARGETS]
+        waiting = list(rule.waits_for(context))
+        entries.append(
+            {
+                "name": rule.name,
+                "title": rule.title,
+                "kind": rule.kind,
+                "level": rule.level,
+                "runs": not waiting,
+                "waits_for": waiting,
+                "lists": list(rule.required_lists),
+                "optional_lists": list(rule.optional_lists),
+                "settings": rule.settings,
+                "stages": list(rule.stages),
+                "thresholds": list(rule.threshold_keys),
+                "exports": [c.target for c in conversions if c.text is not None],
+                "unsupported": {c.target: c.unsupported for c in conversions if c.text is None},
+            }
+        )
+    return {
+        "context": context.source,
+        "count": len(entries),
+        "running": sum(1 for entry in entries if entry["runs"]),
+        "rules": entries,
+    }

@@ -67,6 +67,14 @@ class Rule:
         return tuple(name for name in self.lists if name not in self.optional_lists)
 
     @property
+    def settings(self) -> list[str]:
+        """The context file's keys other than lists that this rule reads."""
+        settings = ["working_hours"] if self.when == "outside_working_hours" else []
+        if self.kind == "history" and self.params.get("check") == "silence":
+            settings.append("silence_hours")
+        return settings
+
+    @property
     def threshold_keys(self) -> tuple[str, ...]:
         """The ``[thresholds.<rule>]`` keys that change this rule (none: it has no knob)."""
         if self.kind == "history":
