@@ -9,7 +9,8 @@
   Each alert is an ECS document (``event.kind: alert``), emitted once per (rule, group
   key, first event); :class:`AlertLedger` remembers them in the event store.
 - :func:`export_rule` converts a rule for Elasticsearch, OpenSearch, Splunk,
-  Sentinel and Panther, listing what a target cannot express instead of emitting it.
+  Sentinel and Panther, listing what a target cannot express instead of emitting it;
+  :func:`write_export` lays one target's export out in a folder.
 """
 
 from __future__ import annotations
@@ -23,7 +24,17 @@ from ._context import (
     load_context,
     parse_duration,
 )
-from ._export import TARGET_GROUPS, TARGETS, Conversion, export_rule, resolve_targets
+from ._export import (
+    TARGET_GROUPS,
+    TARGETS,
+    UNSUPPORTED_FILE,
+    Conversion,
+    describe_rules,
+    export_files,
+    export_rule,
+    resolve_targets,
+    write_export,
+)
 from ._ruleset import Rule, builtin_rules_dir, load_rules
 from ._run import AlertLedger, Outcome, detect, history_span_ns, read_documents
 
@@ -32,6 +43,7 @@ __all__ = [
     "SEVERITY",
     "TARGETS",
     "TARGET_GROUPS",
+    "UNSUPPORTED_FILE",
     "AlertLedger",
     "Context",
     "Conversion",
@@ -41,7 +53,9 @@ __all__ = [
     "alert_key",
     "builtin_rules_dir",
     "context_from_mapping",
+    "describe_rules",
     "detect",
+    "export_files",
     "export_rule",
     "history_span_ns",
     "load_context",
@@ -49,4 +63,5 @@ __all__ = [
     "parse_duration",
     "read_documents",
     "resolve_targets",
+    "write_export",
 ]
