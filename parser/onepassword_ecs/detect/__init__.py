@@ -26,10 +26,12 @@ from ._context import (
 from ._export import TARGET_GROUPS, TARGETS, Conversion, export_rule, resolve_targets
 from ._ruleset import Rule, builtin_rules_dir, load_rules
 from ._run import AlertLedger, Outcome, detect, history_span_ns, read_documents
+from ._session import StoreDetection, follow
 
 __all__ = [
     "LIST_KEYS",
     "SEVERITY",
+    "StoreDetection",
     "TARGETS",
     "TARGET_GROUPS",
     "AlertLedger",
@@ -43,6 +45,7 @@ __all__ = [
     "context_from_mapping",
     "detect",
     "export_rule",
+    "follow",
     "history_span_ns",
     "load_context",
     "load_rules",
