@@ -14,6 +14,7 @@ the learning period that must not restart at the start of a round.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,9 @@ def _document(number: int, ts: int, kind: str, user: str, ip: str, country: str)
 _GAPS = (0, 0, 1, 20, 60, 60, 120, 240, 240, 1800, 3 * 3600, 2 * 86400, 20 * 86400)
 _event = st.tuples(
     st.sampled_from(_GAPS),
-    st.sampled_from(("failed", "failed", "failed", "success", "success", "firewall", "export", "suspend")),
+    st.sampled_from(
+        ("failed", "failed", "failed", "success", "success", "firewall", "export", "suspend")
+    ),
     st.sampled_from(_USERS),
     st.sampled_from(_IPS),
     st.sampled_from(sorted(_PLACES)),
@@ -175,7 +178,7 @@ def test_any_split_into_rounds_raises_the_alerts_of_one_full_run(
     store = _store(tmp_path / "rounds.db")
     session = StoreDetection(store, RULES, _CONTEXT, batch_size=7) if follow else None
     raised: list[Key] = []
-    for start, stop in zip(bounds, bounds[1:], strict=False):
+    for start, stop in itertools.pairwise(bounds):
         _write(store, documents[start:stop])
         last = stop == len(documents)
         raised += _round(store, session, end if last else history[stop - 1][0])
@@ -197,11 +200,14 @@ def _keys(store: EventStore, *, full: bool = False) -> list[Key]:
 def test_a_late_event_matching_a_single_event_rule_alerts(tmp_path: Path) -> None:
     store = _store(tmp_path / "late.db")
     users = _USERS
-    _write(store, [_document(n, _START + n * 60 * _NS, "success", users[0], _IPS[0], "CA") for n in range(5)])
+    _write(
+        store,
+        [_document(n, _START + n * 60 * _NS, "success", users[0], _IPS[0], "CA") for n in range(5)],
+    )
     assert _keys(store) == []
     _write(store, [_document(90, _START + 30 * _NS, "firewall", users[1], _IPS[1], "CA")])
     raised = _keys(store)
-    assert raised == [("signin_blocked_by_firewall", '{"user.id": "%s"}' % users[1], "EV00000090")]
+    assert raised == [("signin_blocked_by_firewall", f'{{"user.id": "{users[1]}"}}', "EV00000090")]
     assert _keys(store) == []  # evaluated once
     assert _keys(store, full=True) == []  # and --full raises nothing twice
     store.close()
@@ -220,7 +226,7 @@ def test_a_late_event_completing_a_correlation_window_alerts(tmp_path: Path) -> 
     assert _keys(store) == []
     _write(store, [_document(2, _START + 2 * 60 * _NS, "failed", user, _IPS[0], "CA")])
     raised = _keys(store)
-    assert raised == [("brute_force_user", '{"user.id": "%s"}' % user, "EV00000001")]
+    assert raised == [("brute_force_user", f'{{"user.id": "{user}"}}', "EV00000001")]
     assert _keys(store, full=True) == []
     store.close()
 
@@ -237,7 +243,9 @@ def test_learning_does_not_restart_at_the_start_of_a_round(tmp_path: Path) -> No
     _write(store, [_document(99, _START + 32 * day, "success", user, _IPS[0], "JP")])
     raised = [k for k in _keys(store) if k[0] == "signin_new_country"]
     group = orjson.dumps({"onepassword.country": "JP", "user.id": user}).decode()
-    assert raised == [("signin_new_country", group.replace(",", ", ").replace(":", ": "), "EV00000099")]
+    assert raised == [
+        ("signin_new_country", group.replace(",", ", ").replace(":", ": "), "EV00000099")
+    ]
     store.close()
 
 
@@ -246,11 +254,16 @@ def test_state_lives_in_tables_of_its_own_and_a_changed_context_rebuilds_it(
 ) -> None:
     store = _store(tmp_path / "state.db")
     user = _USERS[0]
-    _write(store, [_document(n, _START + n * 60 * _NS, "failed", user, _IPS[0], "CA") for n in range(3)])
+    _write(
+        store,
+        [_document(n, _START + n * 60 * _NS, "failed", user, _IPS[0], "CA") for n in range(3)],
+    )
     assert [k[0] for k in _keys(store)] == ["brute_force_user"]
     tables = {
         name
-        for (name,) in store.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        for (name,) in store.connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+        )
     }
     assert {"detect_meta", "detect_tail", "detect_bursts", "detect_history"} <= tables
     arrival = store.connection.execute(

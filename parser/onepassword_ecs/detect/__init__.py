@@ -31,7 +31,6 @@ from ._session import StoreDetection, follow
 __all__ = [
     "LIST_KEYS",
     "SEVERITY",
-    "StoreDetection",
     "TARGETS",
     "TARGET_GROUPS",
     "AlertLedger",
@@ -39,6 +38,7 @@ __all__ = [
     "Conversion",
     "Outcome",
     "Rule",
+    "StoreDetection",
     "WorkingHours",
     "alert_key",
     "builtin_rules_dir",

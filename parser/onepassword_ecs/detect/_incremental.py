@@ -191,15 +191,14 @@ class Engine:
     def context_ranges(self, state: EngineState, earliest_new_ns: int) -> list[tuple[int, int]]:
         """Time ranges of stored events a round must read beside the tail.
 
-        The tail holds each correlation's events from ``evaluated − timespan`` on; a new
+        The tail holds each correlation's events from ``evaluated - timespan`` on; a new
         event older than ``evaluated`` (a late one) has windows reaching further back,
-        to ``its time − timespan``. Returns the merged ``[since, until)`` ranges.
+        to ``its time - timespan``. Returns the merged ``[since, until)`` ranges.
         """
         if state.evaluated_ns is None or earliest_new_ns >= state.evaluated_ns:
             return []
         ranges = sorted(
-            (earliest_new_ns - c.span_ns, state.evaluated_ns - c.span_ns)
-            for c in self.correlations
+            (earliest_new_ns - c.span_ns, state.evaluated_ns - c.span_ns) for c in self.correlations
         )
         merged: list[tuple[int, int]] = []
         for start, end in ranges:
@@ -233,8 +232,14 @@ class Engine:
         connection.executemany(
             self._insert,
             (
-                (row.seq, event_id, row.ts_ns / _NS, row.ts_ns, 0)
-                + tuple(row.values.get(f) for f in self.fields)
+                (
+                    row.seq,
+                    event_id,
+                    row.ts_ns / _NS,
+                    row.ts_ns,
+                    0,
+                    *(row.values.get(f) for f in self.fields),
+                )
                 for event_id, row in state.tail.items()
             ),
         )
@@ -283,7 +288,8 @@ class Engine:
     def _correlated(self, state: EngineState, correlation: _Correlation) -> Iterator[Match]:
         connection = self.connection
         new_ids = {
-            event_id for (event_id,) in connection.execute(f'SELECT "event.id" FROM {_TABLE} WHERE new')
+            event_id
+            for (event_id,) in connection.execute(f'SELECT "event.id" FROM {_TABLE} WHERE new')
         }
         rows, _diagnostics = execute_plan(  # type: ignore[no-untyped-call]
             connection, correlation.plan, include_events=False
@@ -292,7 +298,9 @@ class Engine:
         for row in rows:
             ids = {identity.split(":", 1)[1] for identity in row["event_ids"]}
             if ids & new_ids:
-                windows.append((row["window_start"], row["occurrence_time"], row["group_keys"], ids))
+                windows.append(
+                    (row["window_start"], row["occurrence_time"], row["group_keys"], ids)
+                )
         windows.sort(key=lambda w: (w[0], w[1]))
         rule = correlation.rule
         fresh: dict[str, list[tuple[dict[str, Any], set[str]]]] = {}
@@ -361,9 +369,7 @@ class Engine:
 
     # --- history -----------------------------------------------------------------------
 
-    def _history(
-        self, ordered: Sequence[tuple[Any, ...]], until_ns: int | None
-    ) -> Iterator[Match]:
+    def _history(self, ordered: Sequence[tuple[Any, ...]], until_ns: int | None) -> Iterator[Match]:
         if not self.history:
             return
         names = self.fields
@@ -386,8 +392,7 @@ class Engine:
             horizon = evaluated - correlation.span_ns
             for query in correlation.membership:
                 for (event_id,) in self.connection.execute(
-                    f"SELECT rid FROM ({query}) JOIN {_TABLE} ON \"event.id\" = rid "
-                    f"WHERE ts_ns >= ?",
+                    f'SELECT rid FROM ({query}) JOIN {_TABLE} ON "event.id" = rid WHERE ts_ns >= ?',
                     (horizon,),
                 ):
                     keep[event_id] = max(keep.get(event_id, 0), correlation.span_ns)
@@ -409,7 +414,11 @@ class Engine:
                             int(seq),
                             int(ts_ns),
                             until,
-                            {f: v for f, v in zip(self.fields, values, strict=True) if v is not None},
+                            {
+                                f: v
+                                for f, v in zip(self.fields, values, strict=True)
+                                if v is not None
+                            },
                         )
                         state.tail_added.add(event_id)
                         state.tail_removed.discard(event_id)
@@ -438,4 +447,3 @@ def expired_history(check: HistoryCheck, evaluated_ns: int) -> list[str]:
         for key, value in check.state.items()
         if (until := check.expires(key, value)) is not None and until < evaluated_ns
     ]
-

@@ -133,9 +133,7 @@ class StoreDetection:
     def commit(self, new: Sequence[Alert]) -> None:
         """Record the alerts and the advanced state in one transaction."""
         pending = self._pending or _Pending(None, False)
-        _state.save(
-            self.store.connection, self.engine, pending.state, new, replace=pending.replace
-        )
+        _state.save(self.store.connection, self.engine, pending.state, new, replace=pending.replace)
         self._pending = None
 
     def _fresh_history(self) -> None:

@@ -57,7 +57,10 @@ def fingerprint(engine: Engine) -> str:
     """What the state depends on: the enabled rules as compiled, and the context."""
     parts = [repr(engine.context), ",".join(engine.fields)]
     parts += [f"{rule.name}:{queries}" for rule, queries in engine.single]
-    parts += [f"{c.rule.name}:{c.span_ns}:{json.dumps(c.plan, sort_keys=True)}" for c in engine.correlations]
+    parts += [
+        f"{c.rule.name}:{c.span_ns}:{json.dumps(c.plan, sort_keys=True)}"
+        for c in engine.correlations
+    ]
     parts += [f"{check.rule.name}:{check.rule.params}" for check in engine.history]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
@@ -107,12 +110,10 @@ def load(connection: sqlite3.Connection, engine: Engine) -> EngineState | None:
     for check in engine.history:
         check.state.clear()
         check.dirty.clear()
-    for rule_id, key, value in connection.execute(
-        "SELECT rule_id, key, value FROM detect_history"
-    ):
-        check = checks.get(rule_id)
-        if check is not None:
-            check.state[key] = orjson.loads(value)
+    for rule_id, key, value in connection.execute("SELECT rule_id, key, value FROM detect_history"):
+        owner = checks.get(rule_id)
+        if owner is not None:
+            owner.state[key] = orjson.loads(value)
     return state
 
 

@@ -39,7 +39,6 @@ def _json_path(dotted: str) -> str:
     return "'$" + quoted.replace("'", "''") + "'"
 
 
-
 def last_seq(store: EventStore) -> int:
     """The highest arrival sequence number in the store, 0 when it is empty."""
     row = store.connection.execute("SELECT max(seq) FROM events").fetchone()
