@@ -67,6 +67,7 @@ def _location(row: dict[str, Any]) -> tuple[float, float] | None:
 class _Check(Protocol):
     rule: Rule
     fields: tuple[str, ...]
+    only: dict[str, str]  # events without these exact values are never looked at
     state: dict[str, Any]
     dirty: set[str]
 
@@ -97,6 +98,11 @@ class _NewValue:
         self.lookback = parse_duration(window) * _NS
         self.learning = parse_duration(params.get("learning", window)) * _NS
         self.fields: tuple[str, ...] = ("event.dataset", "event.outcome", *self.keys, self.value)
+        self.only = {
+            name: str(value)
+            for name, value in (("event.dataset", self.dataset), ("event.outcome", self.outcome))
+            if value
+        }
         self.state: dict[str, Any] = {}
         self.dirty: set[str] = set()
 
@@ -145,6 +151,7 @@ class _Travel:
             "event.outcome",
             *(f for pair in _LOCATION_FIELDS for f in pair),
         )
+        self.only: dict[str, str] = {}
         self.state: dict[str, Any] = {}
         self.dirty: set[str] = set()
 
@@ -163,6 +170,8 @@ class _Travel:
         if previous is None:
             return
         before, lat, lon, first_id = previous
+        if (lat, lon) == place:
+            return  # the same place: no trip (most events, so no trigonometry)
         distance = _distance_km((lat, lon), place)
         hours = (ts - before) / (3600 * _NS)
         if distance < self.min_distance:
@@ -189,6 +198,7 @@ class _Silence:
         self.rule = rule
         self.gap = int(context.silence_hours * 3600 * _NS)
         self.fields: tuple[str, ...] = ("event.dataset",)
+        self.only: dict[str, str] = {}
         self.state: dict[str, Any] = {}
         self.dirty: set[str] = set()
 

@@ -398,12 +398,14 @@ class Engine:
     def _history(self, ordered: Sequence[tuple[Any, ...]], until_ns: int | None) -> Iterator[Match]:
         if not self.history:
             return
-        names = self.fields
-        for row in ordered:
-            values = dict(zip(names, row[3:], strict=True))
-            for check in self.history:
-                yield from check.feed(row[1], values, row[2])
-        for check in self.history:
+        position = {name: 3 + number for number, name in enumerate(self.fields)}
+        for check in self.history:  # each check's state is its own: one pass per check
+            wanted = [(position[f], value) for f, value in check.only.items()]
+            reads = [(f, position[f]) for f in check.fields if f in position]
+            feed = check.feed
+            for row in ordered:
+                if all(row[i] == value for i, value in wanted):
+                    yield from feed(row[1], {f: row[i] for f, i in reads}, row[2])
             yield from check.finish(until_ns)
 
     # --- the tail ------------------------------------------------------------------------

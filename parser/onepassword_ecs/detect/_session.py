@@ -38,6 +38,8 @@ from ._run import AlertLedger, Outcome, history_span_ns
 __all__ = ["StoreDetection", "follow"]
 
 Alert = tuple[AlertKey, dict[str, Any]]
+_ARRIVAL_BATCH = 5000
+_TIME_BATCH = 20000
 
 
 def _lookahead(batches: Iterator[list[tuple[Any, ...]]]) -> Iterator[tuple[list[Any], bool]]:
@@ -67,7 +69,7 @@ class StoreDetection:
         full: bool = False,
         since_ns: int | None = None,
         until_ns: int | None = None,
-        batch_size: int = 5000,
+        batch_size: int | None = None,
     ) -> None:
         self.store = store
         self.rules = list(rules)
@@ -76,7 +78,12 @@ class StoreDetection:
         self.since_ns = since_ns
         self.until_ns = until_ns
         self.windowed = since_ns is not None or until_ns is not None
-        self.batch_size = batch_size
+        # Time-ordered walks (full, windowed) take big batches: each round's fixed cost
+        # (running every correlation plan) is spread over more events; arrival rounds
+        # (a follow round, a cron run) are usually small anyway. Either way a batch is
+        # a few fields of some thousands of events, in memory: megabytes, not the store.
+        self.batch_size = batch_size or _ARRIVAL_BATCH
+        self.time_batch_size = batch_size or _TIME_BATCH
         self.engine = Engine(self.rules, context)
         self.state: EngineState | None = None
         self._pending: _Pending | None = None
@@ -157,7 +164,7 @@ class StoreDetection:
             self.engine.fields,
             since_ns=start,
             until_ns=self.until_ns,
-            batch_size=self.batch_size,
+            batch_size=self.time_batch_size,
         )
         for batch, last in _lookahead(batches):
             if limit is not None:
