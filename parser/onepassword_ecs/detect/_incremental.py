@@ -177,6 +177,8 @@ class Engine:
         self.fields: list[str] = sorted(fields - {"event.id"})
         self.longest_span_ns = max((c.span_ns for c in self.correlations), default=0)
         self.connection = sqlite3.connect(":memory:", isolation_level=None)
+        # The correlation plans build temporary tables per round: batch-sized, so memory.
+        self.connection.execute("PRAGMA temp_store = MEMORY")
         columns = "".join(f", {_quote(f)} TEXT COLLATE NOCASE" for f in self.fields)
         self.connection.execute(
             f'CREATE TABLE {_TABLE} (seq INTEGER, "event.id" TEXT NOT NULL UNIQUE, '

@@ -22,7 +22,7 @@ and the state in one transaction, so a caller writes the alerts out between the 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -229,7 +229,7 @@ class StoreDetection:
 
 def follow(
     detection: StoreDetection,
-    deliver: Any,
+    deliver: Callable[[Outcome, list[Alert]], None],
     *,
     interval_s: float,
     rounds: int | None = None,

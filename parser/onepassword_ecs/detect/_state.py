@@ -23,6 +23,7 @@ and the alerts disagree.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sqlite3
@@ -55,7 +56,9 @@ _CREATE = (
 
 def fingerprint(engine: Engine) -> str:
     """What the state depends on: the enabled rules as compiled, and the context."""
-    parts = [repr(engine.context), ",".join(engine.fields)]
+    # The context's file name is not part of what it says: the same file read from
+    # another path (or the same lists given another way) keeps the state.
+    parts = [repr(dataclasses.replace(engine.context, source="")), ",".join(engine.fields)]
     parts += [f"{rule.name}:{queries}" for rule, queries in engine.single]
     parts += [
         f"{c.rule.name}:{c.span_ns}:{json.dumps(c.plan, sort_keys=True)}"
