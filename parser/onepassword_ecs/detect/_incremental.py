@@ -123,10 +123,15 @@ def _membership(plan: dict[str, Any]) -> list[str]:
     (``b0``, ``b1``...); the rows with a flag set are those a window may count.
     """
     queries = []
+    source = f" FROM {_TABLE}"
     for stage in plan["prepare"]:
-        flags = _FLAG.findall(stage["select"])
+        select = str(stage["select"])
+        flags = _FLAG.findall(select)
         if _RAW_STAGE.fullmatch(str(stage["name"])) and flags:
-            queries.append(f"SELECT rid FROM ({stage['select']}) WHERE {' OR '.join(flags)}")
+            # Only rows from the horizon on can stay: read just those (the time index).
+            if select.endswith(source):
+                select += " WHERE ts_ns >= :horizon"
+            queries.append(f"SELECT rid FROM ({select}) WHERE {' OR '.join(flags)}")
     return queries
 
 
@@ -422,8 +427,9 @@ class Engine:
             horizon = evaluated - correlation.span_ns
             for query in correlation.membership:
                 for (event_id,) in self.connection.execute(
-                    f'SELECT rid FROM ({query}) JOIN {_TABLE} ON "event.id" = rid WHERE ts_ns >= ?',
-                    (horizon,),
+                    f'SELECT rid FROM ({query}) JOIN {_TABLE} ON "event.id" = rid '
+                    "WHERE ts_ns >= :horizon",
+                    {"horizon": horizon},
                 ):
                     keep[event_id] = max(keep.get(event_id, 0), correlation.span_ns)
         if keep:
