@@ -3,11 +3,16 @@
 - :func:`load_rules` reads the pack (``onepassword_ecs.rules``, or your folders);
   :func:`load_context` the TOML context file (admins, privileged groups and vaults,
   working hours, thresholds).
-- :func:`detect` loads ECS documents into a private SQLite table and runs every
+- :func:`detect` (files) loads ECS documents into a private SQLite table and runs every
   enabled rule: single-event and correlation rules as pySigma SQLite queries (sliding
   windows), history rules (first-seen, impossible travel, silent streams) in Python.
   Each alert is an ECS document (``event.kind: alert``), emitted once per (rule, group
   key, first event); :class:`AlertLedger` remembers them in the event store.
+- :class:`StoreDetection` runs the rules over the event store incrementally: each run
+  evaluates what was stored since the last one against a state kept in the store
+  (first-seen values, last locations, correlation tails, watermarks), saved with the
+  alerts in one transaction; ``full=True`` re-evaluates everything in bounded batches,
+  ``since_ns``/``until_ns`` a period. :func:`follow` repeats a run every few seconds.
 - :func:`export_rule` converts a rule for Elasticsearch, OpenSearch, Splunk,
   Sentinel and Panther, listing what a target cannot express instead of emitting it.
 """
