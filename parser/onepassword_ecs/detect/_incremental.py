@@ -180,7 +180,6 @@ class Engine:
         for check in self.history:
             fields |= set(check.fields)
         self.fields: list[str] = sorted(fields - {"event.id"})
-        self.longest_span_ns = max((c.span_ns for c in self.correlations), default=0)
         self.connection = sqlite3.connect(":memory:", isolation_level=None)
         # The correlation plans build temporary tables per round: batch-sized, so memory.
         self.connection.execute("PRAGMA temp_store = MEMORY")
