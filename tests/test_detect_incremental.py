@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from onepassword_ecs.detect import (
@@ -154,6 +154,18 @@ def _full(store: EventStore, end: int) -> list[Key]:
     max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+# Found by this test: learning must start at the first event of any kind, not at the
+# first event a history check reads (here the first successful sign-in, 40 days later).
+@example(
+    events=[
+        (0, "failed", _USERS[0], _IPS[0], "CA"),
+        (0, "failed", _USERS[0], _IPS[0], "CA"),
+        (20 * 86400, "failed", _USERS[0], _IPS[0], "CA"),
+        (20 * 86400, "success", _USERS[0], _IPS[0], "CA"),
+    ],
+    cuts=[2],
+    follow=False,
 )
 @given(
     events=st.lists(_event, min_size=1, max_size=45),

@@ -73,6 +73,9 @@ class _Check(Protocol):
 
     def feed(self, event_id: str, document: dict[str, Any], ts: int) -> Iterator[Match]: ...
 
+    def saw(self, ts: int) -> None:
+        """An event at ``ts`` exists (told even of events ``only`` keeps from ``feed``)."""
+
     def finish(self, until_ns: int | None) -> Iterator[Match]: ...
 
     def expires(self, key: str, value: Any) -> int | None: ...
@@ -106,11 +109,16 @@ class _NewValue:
         self.state: dict[str, Any] = {}
         self.dirty: set[str] = set()
 
-    def feed(self, event_id: str, document: dict[str, Any], ts: int) -> Iterator[Match]:
+    def saw(self, ts: int) -> None:
+        """The learning period starts at the first event of the data, of any kind."""
         start = self.state.get(_START)
         if start is None or ts < start:
-            self.state[_START] = start = ts if start is None else min(start, ts)
+            self.state[_START] = ts
             self.dirty.add(_START)
+
+    def feed(self, event_id: str, document: dict[str, Any], ts: int) -> Iterator[Match]:
+        self.saw(ts)
+        start = int(self.state[_START])
         if self.dataset and document.get("event.dataset") != self.dataset:
             return
         if self.outcome and document.get("event.outcome") != self.outcome:
@@ -154,6 +162,9 @@ class _Travel:
         self.only: dict[str, str] = {}
         self.state: dict[str, Any] = {}
         self.dirty: set[str] = set()
+
+    def saw(self, ts: int) -> None:
+        pass
 
     def feed(self, event_id: str, document: dict[str, Any], ts: int) -> Iterator[Match]:
         user = document.get("user.id")
@@ -209,6 +220,9 @@ class _Silence:
             ids,
             {"silent_from_ns": start, "silent_until_ns": end},
         )
+
+    def saw(self, ts: int) -> None:
+        pass
 
     def feed(self, event_id: str, document: dict[str, Any], ts: int) -> Iterator[Match]:
         dataset = document.get("event.dataset")

@@ -406,6 +406,8 @@ class Engine:
             return
         position = {name: 3 + number for number, name in enumerate(self.fields)}
         for check in self.history:  # each check's state is its own: one pass per check
+            if ordered:
+                check.saw(ordered[0][2])  # the first event, whether the check reads it or not
             wanted = [(position[f], value) for f, value in check.only.items()]
             reads = [(f, position[f]) for f in check.fields if f in position]
             feed = check.feed
