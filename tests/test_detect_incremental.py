@@ -301,3 +301,29 @@ def test_a_newer_state_layout_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DetectionError, match="newer"):
         _keys(store)
     store.close()
+
+
+def test_follow_delivers_each_round_before_recording_it(tmp_path: Path) -> None:
+    """A crash between writing alerts out and recording them repeats them, never loses them."""
+    from onepassword_ecs.detect import follow
+
+    store = _store(tmp_path / "follow.db")
+    _write(store, [_document(1, _START, "firewall", _USERS[0], _IPS[0], "CA")])
+    recorded_when_delivered: list[int] = []
+    delivered: list[str] = []
+
+    def deliver(outcome: Any, new: list[Any]) -> None:
+        (count,) = store.connection.execute("SELECT count(*) FROM alerts").fetchone()
+        recorded_when_delivered.append(count)
+        delivered.extend(alert["rule"]["id"] for _key, alert in new)
+
+    with StoreDetection(store, RULES, _CONTEXT) as detection:
+        assert follow(detection, deliver, interval_s=0.01, rounds=2) == 2
+    # Judged now, the 2025 stream is also silent.
+    assert sorted(delivered) == ["signin_blocked_by_firewall", "source_silent"]
+    assert recorded_when_delivered == [0, 2]  # round 1 delivered, then recorded
+    (arrival,) = store.connection.execute(
+        "SELECT value FROM detect_meta WHERE key = 'arrival_seq'"
+    ).fetchone()
+    assert arrival == "1"
+    store.close()
