@@ -115,7 +115,7 @@ def test_converting_twice_stores_each_event_once_and_counts_duplicates(
     assert "sink stdout: 12 written, 0 duplicates, 0 rejected" in second
     assert "13 records read, 12 written, 1 rejected" in second
     with sqlite3.connect(store) as connection:
-        assert connection.execute("SELECT count(*) FROM events").fetchone() == (12,)
+        assert connection.execute("SELECT count(*) FROM rows").fetchone() == (12,)
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert "13 records read" in first
 

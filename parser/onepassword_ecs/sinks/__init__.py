@@ -18,19 +18,21 @@ from __future__ import annotations
 
 from ._clients import FLAVORS, ClusterAuth, display_url
 from ._cluster import DATA_STREAM_TEMPLATE, ClusterSink, RetryPolicy, data_stream_name
-from ._columns import event_row, timestamp_ns
+from ._columns import FIELD_COLUMNS, event_row, timestamp_ns
 from ._schema import SCHEMA_VERSION
 from ._stats import DayCount, StoreStats, format_ns, store_stats
-from ._store import EventStore
+from ._store import EventStore, PruneOutcome
 
 __all__ = [
     "DATA_STREAM_TEMPLATE",
+    "FIELD_COLUMNS",
     "FLAVORS",
     "SCHEMA_VERSION",
     "ClusterAuth",
     "ClusterSink",
     "DayCount",
     "EventStore",
+    "PruneOutcome",
     "RetryPolicy",
     "StoreStats",
     "data_stream_name",

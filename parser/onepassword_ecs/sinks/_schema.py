@@ -1,5 +1,14 @@
 """The embedded store's SQLite schema, as an ordered list of migrations.
 
+Schema 3 (the current layout) is described in ``docs/architecture.md`` ("The event
+store"): documents compressed in blocks (``blocks``, ``dictionaries``), one narrow row
+per event (``rows``) whose query columns are small integers into ``strings``, five
+indexes, per-day counts (``day_counts``). Migrations 1 and 2 are kept as they were so a
+store written by an older release (schema 1 or 2) is carried forward: migration 3
+renames the old ``events`` table, and the store moves its documents into blocks (in
+Python: SQLite cannot deflate) before dropping it. ``events`` is then a TEMP view each
+connection makes (:data:`EVENTS_VIEW`), with the old columns, for the query modules.
+
 The schema version is the number of migrations applied, recorded in the file itself
 (``meta.schema_version``). Opening a file applies the missing migrations in order, in
 one transaction each; a file whose version is higher than this program knows is refused
@@ -15,7 +24,14 @@ week" is a range scan, not a table scan.
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+from ._columns import COLUMNS
+
+__all__ = ["DAY_NS", "EVENTS_VIEW", "MIGRATIONS", "SCHEMA_VERSION"]
+
+DAY_NS = 86_400_000_000_000
+"""One UTC day in nanoseconds; ``ts_ns / DAY_NS`` is the day number in SQL."""
+
+_COLUMN_DEFINITIONS = ",\n        ".join(f"{column.name} INTEGER" for column in COLUMNS)
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: events and their query columns.
@@ -55,6 +71,67 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX alerts_time ON alerts (ts_ns);
     """,
+    # 3: the compact layout. Why each index: time ranges (rows_time); storing an event
+    # once (rows_key: its day first, so inserts stay in today's corner of the index
+    # and never touch the rest; an index on the random id alone rewrote pages all
+    # over it on every commit); the investigation's lookups by person, e-mail, affected
+    # person and address (the affected person's only where there is one).
+    f"""
+    ALTER TABLE events RENAME TO events_v2;
+    CREATE TABLE strings (id INTEGER PRIMARY KEY, value NOT NULL UNIQUE);
+    CREATE TABLE dictionaries (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+    CREATE TABLE blocks (
+        id INTEGER PRIMARY KEY,
+        dictionary INTEGER NOT NULL,
+        live INTEGER NOT NULL,
+        data BLOB NOT NULL
+    );
+    CREATE TABLE rows (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts_ns INTEGER NOT NULL,
+        event_key NOT NULL,
+        block INTEGER NOT NULL,
+        slot INTEGER NOT NULL,
+        {_COLUMN_DEFINITIONS}
+    );
+    CREATE INDEX rows_time ON rows (ts_ns);
+    CREATE UNIQUE INDEX rows_key ON rows (ts_ns / {DAY_NS}, event_key);
+    CREATE INDEX rows_user ON rows (user_id, ts_ns);
+    CREATE INDEX rows_email ON rows (user_email, ts_ns);
+    CREATE INDEX rows_target ON rows (target_user_id, ts_ns) WHERE target_user_id IS NOT NULL;
+    CREATE INDEX rows_ip ON rows (source_ip, ts_ns);
+    CREATE TABLE day_counts (
+        day INTEGER NOT NULL,
+        dataset INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (day, dataset)
+    ) WITHOUT ROWID;
+    """,
 )
+
+_VIEW_COLUMNS = ",\n    ".join(
+    (f"coalesce(c_{c.name}.value, 'unknown')" if c.name == "dataset" else f"c_{c.name}.value")
+    + f" AS {c.name}"
+    for c in COLUMNS
+)
+_VIEW_JOINS = "\n".join(
+    f"LEFT JOIN main.strings AS c_{c.name} ON c_{c.name}.id = r.{c.name}" for c in COLUMNS
+)
+
+EVENTS_VIEW = f"""
+CREATE TEMP VIEW IF NOT EXISTS events AS SELECT
+    r.seq AS seq,
+    op_event_id(r.event_key) AS event_id,
+    r.ts_ns AS ts_ns,
+    {_VIEW_COLUMNS},
+    op_document(r.block, r.slot) AS document
+FROM main.rows AS r
+{_VIEW_JOINS}
+"""
+"""The schema-2 ``events`` table as a view over schema 3, made by each connection.
+
+TEMP, so the file holds no view that needs this program's SQL functions
+(``op_event_id``, ``op_document``): any SQLite tool can open the file and read
+``rows``, ``strings`` and ``day_counts``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
