@@ -25,6 +25,7 @@ __all__ = [
     "FIELD_COLUMNS",
     "Column",
     "EventRow",
+    "column_values",
     "event_row",
     "field_value",
     "scalar",
@@ -127,22 +128,79 @@ def field_value(document: dict[str, Any], field: str) -> Any:
     return scalar(_get(document, tuple(field.split("."))))
 
 
-def event_row(document: dict[str, Any], encoded: bytes) -> EventRow:
-    """The row for one document; ``encoded`` is its canonical JSON, stored as is.
-
-    A document with no ``event.id`` (another tool's, or a record that had no uuid) is
-    keyed by the sha256 of its bytes, so storing it twice still stores it once.
-    """
-    event = document.get("event")
-    event_id = event.get("id") if isinstance(event, dict) else None
-    if not isinstance(event_id, str) or not event_id:
-        event_id = "sha256:" + hashlib.sha256(encoded).hexdigest()
-    stamp = document.get("@timestamp")
-    ts_ns = timestamp_ns(stamp) if isinstance(stamp, str) and stamp else 0
+def column_values(document: dict[str, Any]) -> tuple[Any, ...]:
+    """The :data:`COLUMNS` values of a document, read path by path (the reference)."""
     values = []
     for column in COLUMNS:
         value = scalar(_get(document, column.path))
         if value is None and column.fallback is not None:
             value = scalar(_get(document, column.fallback))
         values.append(value)
-    return event_id, ts_ns, tuple(values)
+    return tuple(values)
+
+
+_PLAIN = frozenset({str, type(None)})
+
+
+def event_row(document: dict[str, Any], encoded: bytes) -> EventRow:
+    """The row for one document; ``encoded`` is its canonical JSON, stored as is.
+
+    A document with no ``event.id`` (another tool's, or a record that had no uuid) is
+    keyed by the sha256 of its bytes, so storing it twice still stores it once.
+
+    The values are :func:`column_values`, written out field by field for documents of
+    the usual shape: this runs once per stored event on the conversion's main thread,
+    and the generic walk costs three times as much. Anything unusual (a part that is
+    not an object, a value that is not a string) takes the generic walk, so the two
+    always agree (``tests/test_store_api.py`` holds them to each other).
+    """
+    event = document.get("event")
+    event_id = event.get("id") if type(event) is dict else None
+    if type(event_id) is not str or not event_id:
+        event_id = "sha256:" + hashlib.sha256(encoded).hexdigest()
+    stamp = document.get("@timestamp")
+    ts_ns = timestamp_ns(stamp) if type(stamp) is str and stamp else 0
+    try:
+        values = _usual_values(document)
+    except AttributeError:  # some part is not an object
+        return event_id, ts_ns, column_values(document)
+    if not _PLAIN.issuperset(map(type, values)):
+        return event_id, ts_ns, column_values(document)
+    return event_id, ts_ns, values
+
+
+def _usual_values(document: dict[str, Any]) -> tuple[Any, ...]:
+    """:func:`column_values` for a document whose parts are objects (else AttributeError)."""
+    get = document.get
+    event = get("event") or _NOTHING
+    user = get("user") or _NOTHING
+    source = get("source") or _NOTHING
+    vendor = get("onepassword") or _NOTHING
+    source_ip = source.get("ip")
+    country = (source.get("geo") or _NOTHING).get("country_iso_code")
+    if source_ip is None or country is None:
+        client = get("client") or _NOTHING
+        if source_ip is None:
+            source_ip = client.get("ip")
+        if country is None:
+            country = (client.get("geo") or _NOTHING).get("country_iso_code")
+    return (
+        event.get("dataset"),
+        event.get("action"),
+        event.get("outcome"),
+        user.get("id"),
+        user.get("email"),
+        user.get("name"),
+        (user.get("target") or _NOTHING).get("id"),
+        source_ip,
+        country,
+        vendor.get("country"),
+        (vendor.get("client") or _NOTHING).get("app_name"),
+        vendor.get("item_uuid"),
+        vendor.get("object_type"),
+        vendor.get("object_uuid"),
+        vendor.get("vault_uuid"),
+    )
+
+
+_NOTHING: dict[str, Any] = {}

@@ -16,9 +16,11 @@ with ``synchronous=FULL`` so that a commit that returned is on disk. A crash bef
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,20 @@ _INSERT_ROW = (
 )
 _DATASET = [column.name for column in COLUMNS].index("dataset")
 _DICTIONARY_FULL = 16 * 1024  # a dictionary this long is kept; a shorter one is redone
+_RESAMPLE_FROM = 64  # documents in a write worth making a dictionary from again
+_ACTION = [column.name for column in COLUMNS].index("action")
+_PROBE = 500  # ids per duplicate lookup (SQLite allows 32,766 parameters)
+
+_Parsed = tuple[bytes, str, int, bytes | str, tuple[Any, ...]]
+"""``(line, event_id, ts_ns, stored key, column values)`` of one document."""
+
+
+def _parse(documents: Sequence[bytes]) -> list[_Parsed]:
+    parsed = []
+    for line in documents:
+        event_id, ts_ns, values = event_row(orjson.loads(line), line)
+        parsed.append((line, event_id, ts_ns, encode_key(event_id), values))
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -128,6 +144,10 @@ class EventStore:
         self._dictionaries: dict[int, bytes] = {}
         self._dictionary_id: int | None = None
         self._blocks = BlockCache(self._load_block)
+        self._resampled = False
+        self._next_block: int | None = None
+        self._helper: ThreadPoolExecutor | None = None
+        self._job: Future[None] | None = None
 
     # --- opening ---------------------------------------------------------------------
 
@@ -256,72 +276,134 @@ class EventStore:
             if not chunk:
                 return moved
             last = int(chunk[-1][0])
-            self._insert([bytes(document) for _, document in chunk], [s for s, _ in chunk])
-            moved += len(chunk)
+            documents = [bytes(document) for _, document in chunk]
+            moved += self._insert(_parse(documents), [int(seq) for seq, _ in chunk])
+            self._join()
 
     # --- the Sink protocol -----------------------------------------------------------
 
     def write(self, batch: Batch) -> SinkResult:
-        """Insert the batch's documents; already-stored event ids count as duplicates."""
+        """Insert the batch's documents; already-stored event ids count as duplicates.
+
+        The work is split so that a conversion's one process uses a second core: this
+        thread parses each document and decides what is new (it needs the GIL); a
+        helper thread deflates the blocks and runs the inserts (zlib and SQLite release
+        the GIL), while this one goes back to mapping the next chunk. Each write waits
+        for the previous one's inserts before it looks for duplicates, and ``flush``
+        waits for all of them, so what is acknowledged and committed is unchanged.
+        """
         if self.readonly:
             raise StoreError(f"{self.path}: opened read-only")
         documents = batch.documents()
-        connection = self._connection
+        parsed = _parse(documents)  # overlaps with the helper's inserts of the last batch
+        self._join()
         if not self._pending:
-            connection.execute("BEGIN IMMEDIATE")
+            self._connection.execute("BEGIN IMMEDIATE")
             self._pending = True
-        inserted = self._insert(documents)
+            self._next_block = None
+        inserted = self._insert(parsed)
         self._pending_rows += len(documents)
         if self._commit_every is not None and self._pending_rows >= self._commit_every:
             self.flush()
         return SinkResult(accepted=inserted, duplicates=len(documents) - inserted)
 
-    def _insert(self, documents: Sequence[bytes], seqs: Sequence[int] | None = None) -> int:
-        """Store the documents not stored yet (inside the caller's transaction)."""
-        connection = self._connection
-        probe = connection.execute
-        fresh: list[tuple[int | None, bytes, bytes | str, int, tuple[Any, ...]]] = []
-        seen: set[tuple[int, bytes | str]] = set()
-        for index, line in enumerate(documents):
-            event_id, ts_ns, values = event_row(orjson.loads(line), line)
-            key = encode_key(event_id)
-            identity = (_day(ts_ns), key)
-            if identity in seen:
-                continue
-            seen.add(identity)
-            if probe(
-                f"SELECT 1 FROM rows WHERE ts_ns / {DAY_NS} = ? AND event_key = ?",
-                (identity[0], key),
-            ).fetchone():
-                continue
-            seq = seqs[index] if seqs is not None else None
-            fresh.append((seq, line, key, ts_ns, values))
+    def _insert(self, parsed: list[_Parsed], seqs: Sequence[int] | None = None) -> int:
+        """Store the parsed documents not stored yet (in the caller's transaction).
+
+        Hands the deflating and inserting to the helper thread; :meth:`_join` waits.
+        """
+        fresh = self._fresh(parsed)
         if not fresh:
             return 0
-        dictionary_id = self._writing_dictionary([line for _, line, _, _, _ in fresh])
+        dictionary_id = self._writing_dictionary([parsed[index] for index in fresh])
         dictionary = self._dictionaries[dictionary_id]
+        if self._next_block is None:
+            row = self._connection.execute("SELECT coalesce(max(id), 0) FROM blocks").fetchone()
+            self._next_block = int(row[0]) + 1
+        known = self._strings.get
         intern = self._intern
         rows = []
+        parts = []
         counts: dict[tuple[int, int], int] = {}
         for start in range(0, len(fresh), BLOCK_DOCUMENTS):
+            block = self._next_block
+            self._next_block += 1
             part = fresh[start : start + BLOCK_DOCUMENTS]
-            data = compress_block([line for _, line, _, _, _ in part], dictionary)
-            block = connection.execute(
-                "INSERT INTO blocks (dictionary, live, data) VALUES (?, ?, ?)",
-                (dictionary_id, len(part), data),
-            ).lastrowid
-            for slot, (seq, _, key, ts_ns, values) in enumerate(part):
-                ids = [None if value is None else intern(value) for value in values]
+            parts.append([parsed[index][0] for index in part])
+            for slot, index in enumerate(part):
+                _, _, ts_ns, key, values = parsed[index]
+                ids = list(map(known, values))  # None for None, and for a new value
+                if None in ids:
+                    ids = [None if value is None else intern(value) for value in values]
+                seq = seqs[index] if seqs is not None else None
                 rows.append((seq, ts_ns, key, block, slot, *ids))
                 day_key = (_day(ts_ns), ids[_DATASET] or 0)
                 counts[day_key] = counts.get(day_key, 0) + 1
+        first = self._next_block - len(parts)
+        job = (parts, first, dictionary_id, dictionary, rows, counts)
+        if self._helper is None:
+            self._helper = ThreadPoolExecutor(1, thread_name_prefix="onepassword-ecs-store")
+        self._job = self._helper.submit(self._store_rows, *job)
+        return len(fresh)
+
+    def _store_rows(
+        self,
+        parts: list[list[bytes]],
+        first: int,
+        dictionary_id: int,
+        dictionary: bytes,
+        rows: list[tuple[Any, ...]],
+        counts: dict[tuple[int, int], int],
+    ) -> None:
+        """The helper thread's part of a write: deflate the blocks, insert everything."""
+        connection = self._connection
+        connection.executemany(
+            "INSERT INTO blocks (id, dictionary, live, data) VALUES (?, ?, ?, ?)",
+            [
+                (first + number, dictionary_id, len(part), compress_block(part, dictionary))
+                for number, part in enumerate(parts)
+            ],
+        )
         connection.executemany(_INSERT_ROW, rows)
         connection.executemany(
             "INSERT INTO day_counts (day, dataset, count) VALUES (?, ?, ?) "
             "ON CONFLICT (day, dataset) DO UPDATE SET count = count + excluded.count",
             [(day, dataset, count) for (day, dataset), count in counts.items()],
         )
-        return len(fresh)
+
+    def _join(self) -> None:
+        """Wait for the helper's inserts; raise what went wrong there."""
+        job, self._job = self._job, None
+        if job is not None:
+            job.result()
+
+    def _fresh(self, parsed: list[_Parsed]) -> list[int]:
+        """Positions of the documents neither stored nor seen earlier in ``parsed``.
+
+        One query per day and 500 ids finds the stored ones through the day-first id
+        index, instead of one query per document.
+        """
+        by_day: dict[int, list[bytes | str]] = {}
+        for _, _, ts_ns, key, _ in parsed:
+            by_day.setdefault(_day(ts_ns), []).append(key)
+        stored: set[tuple[int, bytes | str]] = set()
+        for day, keys in by_day.items():
+            for start in range(0, len(keys), _PROBE):
+                part = keys[start : start + _PROBE]
+                marks = ", ".join("?" * len(part))
+                for (key,) in self._connection.execute(
+                    f"SELECT event_key FROM rows WHERE ts_ns / {DAY_NS} = ? "
+                    f"AND event_key IN ({marks})",
+                    (day, *part),
+                ):
+                    stored.add((day, key))
+        fresh = []
+        for index, (_, _, ts_ns, key, _) in enumerate(parsed):
+            identity = (_day(ts_ns), key)
+            if identity not in stored:
+                stored.add(identity)
+                fresh.append(index)
+        return fresh
 
     def _intern(self, value: Any) -> int:
         """The ``strings`` id of a value, adding it when new."""
@@ -341,8 +423,12 @@ class EventStore:
         self._strings[value] = number
         return number
 
-    def _writing_dictionary(self, documents: Sequence[bytes]) -> int:
-        """The dictionary new blocks use; made from the documents at hand when short."""
+    def _writing_dictionary(self, fresh: list[_Parsed]) -> int:
+        """The dictionary new blocks use: made once, from the first documents stored.
+
+        Made again (once per open) when the one there came from a handful of documents
+        and this write brings more.
+        """
         if self._dictionary_id is None:
             row = self._connection.execute(
                 "SELECT id, data FROM dictionaries ORDER BY id DESC LIMIT 1"
@@ -351,9 +437,16 @@ class EventStore:
                 self._dictionary_id = int(row[0])
                 self._dictionaries[self._dictionary_id] = bytes(row[1])
         current = self._dictionary_id
-        if current is not None and len(self._dictionaries[current]) >= _DICTIONARY_FULL:
+        if current is not None and (self._resampled or len(fresh) < _RESAMPLE_FROM):
             return current
-        sample = sample_dictionary(documents, _kind)
+        if current is not None and len(self._dictionaries[current]) >= _DICTIONARY_FULL:
+            self._resampled = True
+            return current
+        sample = sample_dictionary(
+            [line for line, *_ in fresh],
+            [(values[_DATASET], values[_ACTION]) for *_, values in fresh],
+        )
+        self._resampled = len(fresh) >= _RESAMPLE_FROM
         if current is not None and len(sample) <= len(self._dictionaries[current]):
             return current
         cursor = self._connection.execute("INSERT INTO dictionaries (data) VALUES (?)", (sample,))
@@ -363,6 +456,7 @@ class EventStore:
 
     def flush(self) -> None:
         """Commit: when this returns, every accepted document is on disk."""
+        self._join()
         if self._pending:
             self._connection.execute("COMMIT")
             self._pending = False
@@ -370,6 +464,11 @@ class EventStore:
 
     def close(self) -> None:
         """Roll back anything not flushed and close the file; idempotent."""
+        with contextlib.suppress(Exception):  # rolled back below: none of it was acknowledged
+            self._join()
+        if self._helper is not None:
+            self._helper.shutdown()
+            self._helper = None
         try:
             if self._pending:
                 self._connection.execute("ROLLBACK")
@@ -384,6 +483,8 @@ class EventStore:
         self._strings.clear()
         self._dictionaries.clear()
         self._dictionary_id = None
+        self._resampled = False
+        self._next_block = None
         self._blocks.clear()
 
     def __enter__(self) -> EventStore:
@@ -432,7 +533,8 @@ class EventStore:
             connection.execute("ROLLBACK")
             raise
         self._blocks.clear()
-        connection.execute("PRAGMA incremental_vacuum")
+        # executescript steps the pragma to the end (execute stops after one page).
+        connection.executescript("PRAGMA incremental_vacuum;")
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return PruneOutcome(
             events=int(events),
@@ -595,15 +697,6 @@ class EventStore:
             dictionary = bytes(found[0]) if found else b""
             self._dictionaries[number] = dictionary
         return bytes(row[1]), dictionary
-
-
-def _kind(document: bytes) -> object:
-    """What a document is, for choosing dictionary samples: its dataset and action."""
-    parsed = orjson.loads(document)
-    event = parsed.get("event") if isinstance(parsed, dict) else None
-    if not isinstance(event, dict):
-        return None
-    return (event.get("dataset"), event.get("action"))
 
 
 def _ranges(
