@@ -253,3 +253,24 @@ def test_the_fast_column_reader_agrees_on_every_kind_of_mapped_document() -> Non
         values = event_row(document, encoded)[2]
         assert values == column_values(document)
         assert any(value is not None for value in values)
+
+
+def test_any_sqlite_tool_reads_the_events_view_without_this_program(tmp_path: Path) -> None:
+    ids = ["ZQB52DDKUEQB6UW4ZWXBBIZDWZ", "7" * 26, "A" * 26, "not-base32"]
+    documents = [
+        _encode(signin(uuid=uuid, timestamp=f"2025-03-10T10:00:0{n}Z"))
+        for n, uuid in enumerate(ids)
+    ]
+    _store(tmp_path / "s.db", documents)
+    with EventStore.open(tmp_path / "s.db", readonly=True) as store:
+        ours = store.connection.execute(
+            "SELECT seq, event_id, dataset, user_id, source_ip FROM events ORDER BY seq"
+        ).fetchall()
+    with sqlite3.connect(tmp_path / "s.db") as raw:  # no functions of this program
+        plain = raw.execute(
+            "SELECT seq, event_id, dataset, user_id, source_ip FROM events ORDER BY seq"
+        ).fetchall()
+        with pytest.raises(sqlite3.OperationalError, match="no such column: document"):
+            raw.execute("SELECT document FROM events")
+    assert plain == ours
+    assert [row[1] for row in plain] == ids

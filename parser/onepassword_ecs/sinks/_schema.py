@@ -32,6 +32,44 @@ DAY_NS = 86_400_000_000_000
 """One UTC day in nanoseconds; ``ts_ns / DAY_NS`` is the day number in SQL."""
 
 _COLUMN_DEFINITIONS = ",\n        ".join(f"{column.name} INTEGER" for column in COLUMNS)
+_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+def _hex_digit(position: int) -> str:
+    return f"(instr('0123456789ABCDEF', substr(hex(r.event_key), {position}, 1)) - 1)"
+
+
+def _sql_event_id() -> str:
+    """``event_key`` back to the event id in plain SQL (no function of this program).
+
+    A 17-byte key is a 130-bit number written as 26 base32 characters: character ``k``
+    is bits ``125 - 5k .. 129 - 5k``, read from the one or two hex digits that hold them.
+    """
+    characters = []
+    for index in range(26):
+        high = 130 - 5 * index
+        low = high - 5
+        top, bottom = (136 - high) // 4 + 1, (136 - low - 1) // 4 + 1
+        value = _hex_digit(top)
+        for position in range(top + 1, bottom + 1):
+            value = f"({value} * 16 + {_hex_digit(position)})"
+        shift = low - (136 - 4 * bottom)
+        characters.append(f"substr('{_BASE32}', 1 + (({value} >> {shift}) & 31), 1)")
+    return (
+        "CASE WHEN typeof(r.event_key) = 'blob' THEN "
+        + " || ".join(characters)
+        + " ELSE r.event_key END"
+    )
+
+
+_VIEW_COLUMNS = ",\n    ".join(
+    (f"coalesce(c_{c.name}.value, 'unknown')" if c.name == "dataset" else f"c_{c.name}.value")
+    + f" AS {c.name}"
+    for c in COLUMNS
+)
+_VIEW_JOINS = "\n".join(
+    f"LEFT JOIN main.strings AS c_{c.name} ON c_{c.name}.id = r.{c.name}" for c in COLUMNS
+)
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: events and their query columns.
@@ -106,16 +144,14 @@ MIGRATIONS: tuple[str, ...] = (
         count INTEGER NOT NULL,
         PRIMARY KEY (day, dataset)
     ) WITHOUT ROWID;
+    CREATE VIEW events AS SELECT
+        r.seq AS seq,
+        {_sql_event_id()} AS event_id,
+        r.ts_ns AS ts_ns,
+        {_VIEW_COLUMNS}
+    FROM main.rows AS r
+    {_VIEW_JOINS};
     """,
-)
-
-_VIEW_COLUMNS = ",\n    ".join(
-    (f"coalesce(c_{c.name}.value, 'unknown')" if c.name == "dataset" else f"c_{c.name}.value")
-    + f" AS {c.name}"
-    for c in COLUMNS
-)
-_VIEW_JOINS = "\n".join(
-    f"LEFT JOIN main.strings AS c_{c.name} ON c_{c.name}.id = r.{c.name}" for c in COLUMNS
 )
 
 EVENTS_VIEW = f"""
@@ -130,8 +166,10 @@ FROM main.rows AS r
 """
 """The schema-2 ``events`` table as a view over schema 3, made by each connection.
 
-TEMP, so the file holds no view that needs this program's SQL functions
-(``op_event_id``, ``op_document``): any SQLite tool can open the file and read
-``rows``, ``strings`` and ``day_counts``."""
+The file itself holds a view ``events`` with every column but ``document``, in plain
+SQL, for any SQLite tool (``sqlite3 events.db "SELECT event_id FROM events"``). Each
+connection this program opens shadows it with this TEMP view, which adds ``document``
+and decodes ids faster, through this program's SQL functions (``op_document``,
+``op_event_id``): a stored view using them would fail in every other tool."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
