@@ -30,11 +30,13 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +147,42 @@ def write_activity(path: Path, users: int, days: int, seed: int) -> int:
     return count
 
 
+_TOKEN = re.compile(rb'"([A-Z2-7])([A-Z2-7]{25})"')
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+def scaled(source: Path, target: Path, copies: int) -> int:
+    """``copies`` accounts' worth of documents from one account's, interleaved by time.
+
+    Copy ``c`` of a document has the first character of every 26-character base32
+    identifier (event, person, vault, item, session) rotated by ``c``: the same people
+    and behaviour, as ``copies`` different accounts, with distinct event ids. Chunks of
+    10,000 documents are written copy after copy, so the whole stays in time order at
+    that grain, as one large account's stream would.
+    """
+
+    def rotate(copy: int) -> Callable[[re.Match[bytes]], bytes]:
+        def replace(match: re.Match[bytes]) -> bytes:
+            first = _ALPHABET[(_ALPHABET.index(match.group(1)) + copy) % 32]
+            return b'"' + bytes([first]) + match.group(2) + b'"'
+
+        return replace
+
+    rotations = [rotate(copy) for copy in range(copies)]
+    count = 0
+    with source.open("rb") as handle, target.open("wb") as out:
+        while True:
+            chunk = [line for _, line in zip(range(10_000), handle, strict=False)]
+            if not chunk:
+                return count
+            for copy, replace in enumerate(rotations):
+                if copy == 0:
+                    out.write(b"".join(chunk))
+                else:
+                    out.write(b"".join(_TOKEN.sub(replace, line) for line in chunk))
+                count += len(chunk)
+
+
 def reads(path: Path, days: int) -> list[str]:
     from onepassword_ecs.sinks import EventStore, store_stats
 
@@ -209,6 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--insert-only", action="store_true", help="skip the CLI steps: insert and read only"
     )
+    parser.add_argument(
+        "--copies",
+        type=int,
+        default=1,
+        help="insert this many accounts' worth of the converted documents (see scaled())",
+    )
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-store-", dir=args.tmp))
     report = [f"load average before: {load()}"]
@@ -260,8 +304,14 @@ def main(argv: list[str] | None = None) -> int:
             exported.unlink()
         say("inserting the converted documents, rate per tenth")
         inserted = work / "insert.db"
+        feed = ndjson
+        if args.copies > 1:
+            feed = work / "scaled.ndjson"
+            count = scaled(ndjson, feed, args.copies)
+            ndjson.unlink()
+            report.append(f"scaled to {args.copies} accounts: {count:,} documents")
         output = subprocess.run(
-            [sys.executable, "-c", _INSERT, str(ndjson), str(inserted), str(count)],
+            [sys.executable, "-c", _INSERT, str(feed), str(inserted), str(count)],
             capture_output=True,
             text=True,
             check=True,

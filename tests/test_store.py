@@ -94,18 +94,37 @@ def test_query_columns_are_filled_from_the_document(tmp_path: Path) -> None:
     )
 
 
-def test_a_user_time_query_uses_an_index_not_a_scan(tmp_path: Path) -> None:
-    with EventStore.open(tmp_path / "s.db") as store:
-        plan = store.connection.execute(
-            "EXPLAIN QUERY PLAN SELECT document FROM events "
-            "WHERE user_id = ? AND ts_ns BETWEEN ? AND ?",
-            ("U", 0, 1),
-        ).fetchall()
-    detail = " ".join(str(row[-1]) for row in plan)
-    # The view's string lookup comes first, then the person's index range: no scan.
-    assert "SEARCH c_user_id USING COVERING INDEX" in detail
-    assert "SEARCH r USING INDEX rows_user (user_id=? AND ts_ns>? AND ts_ns<?)" in detail
-    assert "SCAN" not in detail
+@pytest.mark.parametrize(
+    ("column", "index", "lists"),
+    [
+        ("user_id", "rows_user", True),
+        ("user_email", "rows_email", False),
+        ("target_user_id", "rows_target", True),
+        ("source_ip", "rows_ip", False),
+    ],
+)
+def test_a_person_or_address_query_uses_its_index_not_a_scan(
+    tmp_path: Path, column: str, index: str, lists: bool
+) -> None:
+    """Through the events view, one seek per stored day (ANY(day)), never a scan.
+
+    ``lists``: the investigations also ask for several values at once (``IN``).
+    """
+    EventStore.open(tmp_path / "s.db").close()
+    with EventStore.open(tmp_path / "s.db", readonly=True) as store:
+        conditions: list[tuple[str, tuple[str, ...]]] = [(f"{column} = ?", ("U",))]
+        if lists:
+            conditions.append((f"{column} IN (?, ?)", ("U", "V")))
+        for condition, values in conditions:
+            plan = store.connection.execute(
+                f"EXPLAIN QUERY PLAN SELECT ts_ns, document FROM events "
+                f"WHERE {condition} AND ts_ns >= ? AND ts_ns < ? ORDER BY ts_ns, seq",
+                (*values, 0, 1),
+            ).fetchall()
+            detail = " ".join(str(row[-1]) for row in plan)
+            assert detail.startswith(f"SEARCH c_{column} USING COVERING INDEX"), detail
+            assert f"USING INDEX {index} (ANY(day) AND {column}=?" in detail, detail
+            assert "SCAN" not in detail
 
 
 def test_timestamp_ns_agrees_with_the_general_parser() -> None:

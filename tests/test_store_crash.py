@@ -186,7 +186,7 @@ def test_a_plain_sqlite_reader_is_not_blocked_by_an_open_write(tmp_path: Path, m
     with EventStore.open(path) as store:
         store.connection.execute("BEGIN IMMEDIATE")
         store.connection.execute(
-            "INSERT INTO rows (ts_ns, event_key, block, slot) VALUES (0, 'x', 1, 0)"
+            "INSERT INTO rows (ts_ns, day, event_key, block, slot) VALUES (0, 0, 'x', 1, 0)"
         )
         with sqlite3.connect(f"{path.as_uri()}?mode={mode}", uri=True, timeout=1) as reader:
             assert reader.execute("SELECT count(*) FROM rows").fetchone() == (0,)

@@ -38,7 +38,7 @@ from ._blocks import (
     sample_dictionary,
 )
 from ._columns import COLUMNS, FIELD_COLUMNS, event_row, field_value
-from ._schema import DAY_NS, EVENTS_VIEW, MIGRATIONS, SCHEMA_VERSION
+from ._schema import DAY_NS, EVENTS_VIEW, MIGRATIONS, SCHEMA_VERSION, STATISTICS
 
 __all__ = ["EventStore", "PruneOutcome"]
 
@@ -51,8 +51,8 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _COMPACT_VERSION = 3  # the migration that moves documents into blocks
 _ROW_NAMES = ", ".join(column.name for column in COLUMNS)
 _INSERT_ROW = (
-    f"INSERT INTO rows (seq, ts_ns, event_key, block, slot, {_ROW_NAMES}) "
-    f"VALUES ({', '.join('?' * (5 + len(COLUMNS)))})"
+    f"INSERT INTO rows (seq, ts_ns, day, event_key, block, slot, {_ROW_NAMES}) "
+    f"VALUES ({', '.join('?' * (6 + len(COLUMNS)))})"
 )
 _DATASET = [column.name for column in COLUMNS].index("dataset")
 _DICTIONARY_FULL = 16 * 1024  # a dictionary this long is kept; a shorter one is redone
@@ -140,7 +140,7 @@ class EventStore:
         self._pending = False
         self._pending_rows = 0
         self._commit_every = commit_every
-        self._strings: dict[Any, int] = {}
+        self._strings: dict[Any, int] = {None: 0}  # no value: strings' NULL row
         self._dictionaries: dict[int, bytes] = {}
         self._dictionary_id: int | None = None
         self._blocks = BlockCache(self._load_block)
@@ -245,6 +245,12 @@ class EventStore:
                 for statement in _statements(MIGRATIONS[number]):
                     connection.execute(statement)
                 if number + 1 == _COMPACT_VERSION:
+                    connection.execute("ANALYZE sqlite_schema")  # makes sqlite_stat1
+                    connection.execute("DELETE FROM sqlite_stat1")
+                    connection.executemany(
+                        "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)",
+                        STATISTICS,
+                    )
                     carried = self._carry_over() > 0 or version > 0
                     connection.execute("DROP TABLE events_v2")
                 connection.execute(
@@ -256,6 +262,8 @@ class EventStore:
                 connection.execute("ROLLBACK")
                 self._forget()
                 raise
+        if version < _COMPACT_VERSION:
+            connection.execute("ANALYZE sqlite_schema")  # load the statistics just written
         if carried:
             # A store carried over from schema 2: rewrite the file without the old
             # table's pages, with incremental vacuum on for later prunes.
@@ -332,11 +340,11 @@ class EventStore:
             parts.append([parsed[index][0] for index in part])
             for slot, index in enumerate(part):
                 _, _, ts_ns, key, values = parsed[index]
-                ids = list(map(known, values))  # None for None, and for a new value
+                ids = list(map(known, values))  # 0 for no value, None for a new one
                 if None in ids:
-                    ids = [None if value is None else intern(value) for value in values]
+                    ids = [intern(value) for value in values]
                 seq = seqs[index] if seqs is not None else None
-                rows.append((seq, ts_ns, key, block, slot, *ids))
+                rows.append((seq, ts_ns, _day(ts_ns), key, block, slot, *ids))
                 day_key = (_day(ts_ns), ids[_DATASET] or 0)
                 counts[day_key] = counts.get(day_key, 0) + 1
         first = self._next_block - len(parts)
@@ -392,8 +400,7 @@ class EventStore:
                 part = keys[start : start + _PROBE]
                 marks = ", ".join("?" * len(part))
                 for (key,) in self._connection.execute(
-                    f"SELECT event_key FROM rows WHERE ts_ns / {DAY_NS} = ? "
-                    f"AND event_key IN ({marks})",
+                    f"SELECT event_key FROM rows WHERE day = ? AND event_key IN ({marks})",
                     (day, *part),
                 ):
                     stored.add((day, key))
@@ -419,7 +426,7 @@ class EventStore:
             cursor = self._connection.execute("INSERT INTO strings (value) VALUES (?)", (value,))
             number = int(cursor.lastrowid or 0)
         if len(self._strings) >= _STRING_CACHE:
-            self._strings.clear()  # bounded memory: the table remembers
+            self._strings = {None: 0}  # bounded memory: the table remembers
         self._strings[value] = number
         return number
 
@@ -480,7 +487,7 @@ class EventStore:
 
     def _forget(self) -> None:
         """After a rollback: ids handed out in it may be handed out again."""
-        self._strings.clear()
+        self._strings = {None: 0}
         self._dictionaries.clear()
         self._dictionary_id = None
         self._resampled = False
@@ -524,7 +531,7 @@ class EventStore:
             connection.execute("DELETE FROM day_counts WHERE day <= ?", (cut,))
             connection.execute(
                 f"INSERT INTO day_counts (day, dataset, count) "
-                f"SELECT ts_ns / {DAY_NS}, coalesce(dataset, 0), count(*) FROM rows "
+                f"SELECT ts_ns / {DAY_NS}, dataset, count(*) FROM rows "
                 f"WHERE ts_ns >= ? AND ts_ns < ? GROUP BY 1, 2",
                 (cut * DAY_NS, (cut + 1) * DAY_NS),
             )
@@ -594,7 +601,7 @@ class EventStore:
             if column is None:
                 plan.append(field)
                 continue
-            joins.append(f"LEFT JOIN strings AS f{index} ON f{index}.id = r.{column}")
+            joins.append(f"JOIN strings AS f{index} ON f{index}.id = r.{column}")
             plan.append(len(selected))
             selected.append(f"f{index}.value")
         needs_document = any(isinstance(step, str) for step in plan)
@@ -640,10 +647,7 @@ class EventStore:
         if not days:
             return {}
         listed = ", ".join(str(day) for day in days)
-        sql = (
-            f"SELECT block, slot FROM rows WHERE ts_ns / {DAY_NS} IN ({listed}) "
-            "AND event_key = ? LIMIT 1"
-        )
+        sql = f"SELECT block, slot FROM rows WHERE day IN ({listed}) AND event_key = ? LIMIT 1"
         found: dict[str, dict[str, Any]] = {}
         for event_id in dict.fromkeys(event_ids):
             row = self._connection.execute(sql, (encode_key(event_id),)).fetchone()
