@@ -86,6 +86,7 @@ with EventStore.open(target, commit_every=STORE_COMMIT_ROWS) as store, open(sour
                 marks.append({"events": count, "rate": tenth / (now - last),
                               "cpu_rate": tenth / max(cpu - cpu_last, 1e-9),
                               "write_per_event": (io - io_last) / tenth})
+                print("insert", json.dumps(marks[-1]), file=sys.stderr, flush=True)
                 last, cpu_last, io_last = now, cpu, io
     if block:
         store.write(Batch.of(block))
@@ -312,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
             report.append(f"scaled to {args.copies} accounts: {count:,} documents")
         output = subprocess.run(
             [sys.executable, "-c", _INSERT, str(feed), str(inserted), str(count)],
-            capture_output=True,
+            stdout=subprocess.PIPE,  # progress goes to standard error as it happens
             text=True,
             check=True,
         ).stdout

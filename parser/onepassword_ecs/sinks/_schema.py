@@ -14,12 +14,10 @@ The schema version is the number of migrations applied, recorded in the file its
 one transaction each; a file whose version is higher than this program knows is refused
 (an older program must not write into a newer layout it does not understand).
 
-Documents are stored whole, as the canonical bytes ``convert`` writes, so an export is
-byte-identical to a conversion. The columns beside them are what queries filter on:
-time (nanoseconds since the epoch, an integer that sorts and ranges cheaply), dataset,
-action, outcome, the actor, the affected user, the source address and country. Each
-lookup index leads with the filtered column and ends with time, so "this user, this
-week" is a range scan, not a table scan.
+Documents are kept as the canonical bytes ``convert`` writes (schema 1 and 2: whole in
+each row; schema 3: compressed in blocks), so an export is byte-identical to a
+conversion. Time is nanoseconds since the epoch, an integer that sorts and ranges
+cheaply.
 """
 
 from __future__ import annotations
