@@ -1,31 +1,36 @@
-"""Measure the embedded event store at scale: insert N documents, then query them.
+"""Measure the embedded event store at a real organization's scale.
 
-Why a script and not a test: two million documents take minutes and gigabytes; no test
-should, and no test asserts a timing. The figures go in docs/performance.md.
+Why a script and not a test: a million documents take minutes and gigabytes; no test
+should, and no test asserts a timing. The figures go in docs/performance.md ("Store").
 
-What it does, each step timed, with the 1-minute load average before and after:
+Input: ``scripts/activity.py``'s realistic activity (people with a past: home offices,
+usual apps, working hours), ``--users`` people over ``--days`` days; 3,000 people over
+120 days (the Events API's retention) is about 1.0 M events, 8,400 a day. Or ``--raw``
+an existing raw NDJSON file. Each step runs in a child process and reports its wall
+time, CPU time (user + system, load-independent), peak RSS and bytes written to disk
+(``/proc/self/io`` ``write_bytes``: what reached the block layer, WAL and checkpoints
+included), with the 1-minute load average before and after:
 
-1. writes N raw records from the seeded benchmark corpus (``scripts/_corpus.py``);
-2. converts them to ECS NDJSON with the CLI (not part of the store's figures);
-3. in a child process, inserts the documents into a new store in batches of 2,000 (the
-   conversion loop's chunk), committing every 20,000 (what ``convert --store`` does):
-   time, documents/s, peak RSS of that child, file size;
-4. inserts the first 100,000 again: all duplicates, the rate of a re-delivered page;
-5. queries: one user over one day (the investigation's question), a one-hour window of
-   everything, and ``store stats``; best of 5 each, with the rows returned and the
-   query plan (which must name an index, not ``SCAN events``);
-6. optionally (``--cli``), ``convert --store`` end to end on the same raw records.
+1. ``convert -o`` to NDJSON: the reference throughput;
+2. ``convert --store`` into a new store: throughput (ratio to step 1), bytes per event
+   on disk (the file and its WAL after the run), write I/O per stored byte, and the
+   insert rate per tenth of the run (flat means it does not slow down as the store grows);
+3. ``store export``: byte-identical to step 1's output (sha256), and its rate;
+4. reads: ``rows()`` of the 14 rule fields over everything; one person over a week
+   through the ``events`` view (the investigation's question); ``store stats``;
+5. ``store prune`` of the oldest tenth of the days: time, events removed, bytes freed.
 
-Run: ``python scripts/bench_store.py`` (2,000,000 documents; about 5 GB of temporary
-disk) or ``--count 200000`` for a quicker look; ``--tmp DIR`` for where files go.
+Run: ``nice -n 10 python scripts/bench_store.py`` (1 M events, about 3 GB of temporary
+disk) or ``--users 300 --days 30`` for a quick look; ``--tmp DIR`` for where files go.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
-import random
-import resource
+import re
 import shutil
 import subprocess
 import sys
@@ -33,45 +38,60 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _corpus import Corpus
-from onepassword_ecs.sinks import EventStore, store_stats
+# A child that runs the CLI and reports its own cost as JSON on the last stderr line.
+_RUN_CLI = r"""
+import json, resource, sys, time
+from onepassword_ecs.cli import main
+started, cpu = time.perf_counter(), time.process_time()
+status = main(sys.argv[1:])
+wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+children = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open("/proc/self/io") as handle:
+    io = dict(line.split(": ") for line in handle.read().splitlines())
+print(json.dumps({
+    "status": status, "wall": wall, "cpu": cpu + children.ru_utime + children.ru_stime,
+    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "write_bytes": int(io["write_bytes"]),
+}), file=sys.stderr)
+"""
 
-BATCH = 2000
-COMMIT_EVERY = 20_000
-
-_CHILD = """
-import sys, time, resource
+# A child that inserts converted documents the way convert --store does (batches of
+# 2,000, commit every STORE_COMMIT_ROWS) and reports the rate per tenth of the input.
+_INSERT = r"""
+import json, sys, time
+from onepassword_ecs.cli._sink_options import STORE_COMMIT_ROWS
 from onepassword_ecs.sinks import EventStore
 from onepassword_ecs.stream import Batch
-source, target = sys.argv[1], sys.argv[2]
-batch_size, commit_every = int(sys.argv[3]), int(sys.argv[4])
-limit = int(sys.argv[5]) if len(sys.argv) > 5 else None
-accepted = duplicates = read = 0
-started = time.perf_counter()
-with EventStore.open(target, commit_every=commit_every) as store, open(source, "rb") as handle:
-    block = []
-    for line in handle:
-        block.append(line.rstrip(b"\\n"))
-        read += 1
-        if len(block) == batch_size or (limit is not None and read == limit):
-            result = store.write(Batch.of(block))
-            accepted += result.accepted
-            duplicates += result.duplicates
+source, target, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def written():
+    with open("/proc/self/io") as handle:
+        return int(dict(line.split(": ") for line in handle.read().splitlines())["write_bytes"])
+tenth = max(total // 10, 1)
+marks, block, count = [], [], 0
+started = last = time.perf_counter()
+cpu_last, io_last = time.process_time(), written()
+with EventStore.open(target, commit_every=STORE_COMMIT_ROWS) as store, open(source, "rb") as f:
+    for line in f:
+        block.append(line.rstrip(b"\n"))
+        if len(block) == 2000:
+            store.write(Batch.of(block))
+            count += len(block)
             block = []
-        if limit is not None and read == limit:
-            break
+            if count % tenth < 2000 and count >= tenth * (len(marks) + 1):
+                now, cpu, io = time.perf_counter(), time.process_time(), written()
+                marks.append({"events": count, "rate": tenth / (now - last),
+                              "cpu_rate": tenth / max(cpu - cpu_last, 1e-9),
+                              "write_per_event": (io - io_last) / tenth})
+                print("insert", json.dumps(marks[-1]), file=sys.stderr, flush=True)
+                last, cpu_last, io_last = now, cpu, io
     if block:
-        result = store.write(Batch.of(block))
-        accepted += result.accepted
-        duplicates += result.duplicates
+        store.write(Batch.of(block))
     store.flush()
-elapsed = time.perf_counter() - started
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(f"{accepted} {duplicates} {elapsed:.3f} {rss}")
+print(json.dumps({"marks": marks, "wall": time.perf_counter() - started}))
 """
 
 
@@ -84,148 +104,248 @@ def load() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
-def write_raw(path: Path, count: int, seed: int) -> None:
-    corpus = Corpus(seed)
-    block: list[bytes] = []
+def run_cli(argv: list[str]) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN_CLI, *argv], capture_output=True, text=True, check=False
+    )
+    report: dict[str, Any] = json.loads(done.stderr.strip().splitlines()[-1])
+    return report
+
+
+def size_of(path: Path) -> int:
+    return sum(
+        candidate.stat().st_size
+        for candidate in (path, path.with_name(path.name + "-wal"))
+        if candidate.exists()
+    )
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for piece in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(piece)
+    return digest.hexdigest()
+
+
+def write_activity(path: Path, users: int, days: int, seed: int) -> int:
+    import orjson
+
+    from activity import generate
+
+    count = 0
     with path.open("wb") as handle:
-        for line in corpus.lines(count):
-            block.append(line)
+        block: list[bytes] = []
+        for record in generate(users, days, seed):
+            block.append(orjson.dumps(record))
             if len(block) >= 5000:
                 handle.write(b"\n".join(block) + b"\n")
+                count += len(block)
                 block.clear()
         if block:
             handle.write(b"\n".join(block) + b"\n")
+            count += len(block)
+    return count
 
 
-def cli() -> list[str]:
-    return [sys.executable, "-m", "onepassword_ecs"]
+_TOKEN = re.compile(rb'"([A-Z2-7])([A-Z2-7]{25})"')
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 
-def insert(source: Path, target: Path, limit: int | None = None) -> dict[str, float]:
-    command = [sys.executable, "-c", _CHILD, str(source), str(target), str(BATCH)]
-    command.append(str(COMMIT_EVERY))
-    if limit is not None:
-        command.append(str(limit))
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    accepted, duplicates, seconds, rss_kib = output.split()
-    return {
-        "accepted": int(accepted),
-        "duplicates": int(duplicates),
-        "seconds": float(seconds),
-        "peak_rss_mb": int(rss_kib) / 1024,
-    }
+def scaled(source: Path, target: Path, copies: int) -> int:
+    """``copies`` accounts' worth of documents from one account's, interleaved by time.
+
+    Copy ``c`` of a document has the first character of every 26-character base32
+    identifier (event, person, vault, item, session) rotated by ``c``: the same people
+    and behaviour, as ``copies`` different accounts, with distinct event ids. Chunks of
+    10,000 documents are written copy after copy, so the whole stays in time order at
+    that grain, as one large account's stream would.
+    """
+
+    def rotate(copy: int) -> Callable[[re.Match[bytes]], bytes]:
+        def replace(match: re.Match[bytes]) -> bytes:
+            first = _ALPHABET[(_ALPHABET.index(match.group(1)) + copy) % 32]
+            return b'"' + bytes([first]) + match.group(2) + b'"'
+
+        return replace
+
+    rotations = [rotate(copy) for copy in range(copies)]
+    count = 0
+    with source.open("rb") as handle, target.open("wb") as out:
+        while True:
+            chunk = [line for _, line in zip(range(10_000), handle, strict=False)]
+            if not chunk:
+                return count
+            for copy, replace in enumerate(rotations):
+                if copy == 0:
+                    out.write(b"".join(chunk))
+                else:
+                    out.write(b"".join(_TOKEN.sub(replace, line) for line in chunk))
+                count += len(chunk)
 
 
-T = TypeVar("T")
+def reads(path: Path, days: int) -> list[str]:
+    from onepassword_ecs.sinks import EventStore, store_stats
 
-
-def best_of(rounds: int, run: Callable[[], T]) -> tuple[float, T]:
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        answer = run()
-        best = min(best, time.perf_counter() - started)
-    return best, answer
-
-
-def queries(path: Path) -> list[str]:
+    fields = [
+        "event.action",
+        "event.dataset",
+        "event.outcome",
+        "onepassword.client.app_name",
+        "onepassword.country",
+        "onepassword.item_uuid",
+        "onepassword.object_type",
+        "onepassword.object_uuid",
+        "onepassword.vault_uuid",
+        "source.ip",
+        "user.email",
+        "user.id",
+        "user.name",
+        "user.target.id",
+    ]
     lines = []
     with EventStore.open(path, readonly=True) as store:
-        connection = store.connection
-        first, last = connection.execute("SELECT min(ts_ns), max(ts_ns) FROM events").fetchone()
-        # A user with an average share of the events, picked reproducibly.
-        users = [
-            row[0]
-            for row in connection.execute(
-                "SELECT DISTINCT user_id FROM events WHERE user_id IS NOT NULL LIMIT 400"
-            )
-        ]
-        user = random.Random(7).choice(users)
-        day = 86_400 * 1_000_000_000
-        start = first + (last - first) // 2  # mid-range: a full day on 2M documents
-        sql = (
-            "SELECT document FROM events WHERE user_id = ? AND ts_ns >= ? AND ts_ns < ? "
-            "ORDER BY ts_ns"
-        )
-        seconds, rows = best_of(
-            5, lambda: connection.execute(sql, (user, start, start + day)).fetchall()
-        )
-        plan = " / ".join(
-            str(row[-1]) for row in connection.execute("EXPLAIN QUERY PLAN " + sql, (user, 0, 1))
-        )
-        lines.append(f"user + one day: {len(rows):,} documents in {seconds * 1000:.1f} ms ({plan})")
-        hour = 3600 * 1_000_000_000
-        sql = "SELECT document FROM events WHERE ts_ns >= ? AND ts_ns < ? ORDER BY ts_ns, seq"
-        seconds, rows = best_of(
-            5, lambda: connection.execute(sql, (start, start + hour)).fetchall()
-        )
-        plan = " / ".join(
-            str(row[-1]) for row in connection.execute("EXPLAIN QUERY PLAN " + sql, (0, 1))
-        )
+        started, cpu = time.perf_counter(), time.process_time()
+        count = sum(len(batch) for batch in store.rows(fields))
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         lines.append(
-            f"one hour, all users: {len(rows):,} documents in {seconds * 1000:.1f} ms ({plan})"
+            f"rows() of the 14 rule fields, all {count:,} events: {wall:.1f} s "
+            f"(CPU {cpu:.1f} s, {count / cpu:,.0f} rows/s)"
         )
-        seconds, stats = best_of(3, lambda: store_stats(store))
-        lines.append(f"store stats: {seconds:.2f} s for {stats.events:,} events")
+        connection = store.connection
+        first, last = connection.execute("SELECT min(ts_ns), max(ts_ns) FROM rows").fetchone()
+        user = connection.execute(
+            "SELECT user_id FROM events WHERE ts_ns >= ? LIMIT 1", (first + (last - first) // 2,)
+        ).fetchone()[0]
+        week = 7 * 86_400 * 1_000_000_000
+        start = last - week
+        sql = (
+            "SELECT ts_ns, document FROM events WHERE user_id = ? AND ts_ns >= ? AND ts_ns < ? "
+            "ORDER BY ts_ns, seq"
+        )
+        started = time.perf_counter()
+        found = connection.execute(sql, (user, start, last + 1)).fetchall()
+        lines.append(
+            f"one person, last 7 days, through the events view: {len(found):,} documents in "
+            f"{(time.perf_counter() - started) * 1000:.0f} ms"
+        )
+        started = time.perf_counter()
+        stats = store_stats(store)
+        lines.append(
+            f"store stats: {time.perf_counter() - started:.2f} s for {stats.events:,} events"
+        )
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count", type=int, default=2_000_000)
-    parser.add_argument("--seed", type=int, default=20260217)
+    parser.add_argument("--users", type=int, default=3000)
+    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--raw", type=Path, help="use this raw NDJSON instead of generating")
     parser.add_argument("--tmp", type=Path, default=None)
-    parser.add_argument("--cli", action="store_true", help="also time convert --store end to end")
     parser.add_argument("--keep", action="store_true", help="keep the temporary files")
+    parser.add_argument(
+        "--insert-only", action="store_true", help="skip the CLI steps: insert and read only"
+    )
+    parser.add_argument(
+        "--copies",
+        type=int,
+        default=1,
+        help="insert this many accounts' worth of the converted documents (see scaled())",
+    )
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-store-", dir=args.tmp))
-    report = [f"documents: {args.count:,}; load average before: {load()}"]
+    report = [f"load average before: {load()}"]
     try:
-        raw, documents, store = work / "raw.ndjson", work / "docs.ndjson", work / "events.db"
-        say(f"writing {args.count:,} raw records to {raw}")
-        write_raw(raw, args.count, args.seed)
-        say("converting them with the CLI")
-        started = time.perf_counter()
-        subprocess.run(
-            [*cli(), "convert", str(raw), "-o", str(documents), "-q", "--errors", os.devnull],
-            check=False,
-        )
-        report.append(f"convert to NDJSON (not the store): {time.perf_counter() - started:.1f} s")
-        report.append(f"NDJSON size: {documents.stat().st_size / 2**20:,.0f} MiB")
-        say("inserting into the store")
-        first = insert(documents, store)
-        size = sum(
-            p.stat().st_size for p in (store, store.with_name(store.name + "-wal")) if p.exists()
-        )
+        raw = args.raw or work / "raw.ndjson"
+        if args.raw is None:
+            say(f"generating {args.users:,} people over {args.days} days into {raw}")
+            count = write_activity(raw, args.users, args.days, args.seed)
+        else:
+            with raw.open("rb") as handle:
+                count = sum(1 for _ in handle)
         report.append(
-            f"insert: {first['accepted']:,} documents in {first['seconds']:.1f} s "
-            f"({first['accepted'] / first['seconds']:,.0f}/s), "
-            f"peak RSS {first['peak_rss_mb']:.0f} MB, "
-            f"file {size / 2**20:,.0f} MiB ({size / max(first['accepted'], 1):,.0f} bytes/document)"
+            f"events: {count:,} over {args.days} days ({count / args.days:,.0f} a day); "
+            f"raw input {raw.stat().st_size / count:,.0f} B/event"
+        )
+        ndjson, store = work / "docs.ndjson", work / "events.db"
+        quiet = ["-q", "--errors", os.devnull]
+        say("convert -o")
+        plain = run_cli(["convert", str(raw), "-o", str(ndjson), *quiet])
+        report.append(
+            f"convert -o: {plain['wall']:.1f} s wall ({count / plain['wall']:,.0f} events/s), "
+            f"CPU {plain['cpu']:.1f} s ({count / plain['cpu']:,.0f} events/s), "
+            f"NDJSON {ndjson.stat().st_size / count:,.0f} B/event; load {load()}"
+        )
+        if not args.insert_only:
+            say("convert --store")
+            stored = run_cli(["convert", str(raw), "--store", str(store), *quiet])
+            size = size_of(store)
+            report.append(
+                f"convert --store: {stored['wall']:.1f} s wall "
+                f"({count / stored['wall']:,.0f} events/s, "
+                f"{plain['wall'] / stored['wall']:.2f}x convert -o), "
+                f"CPU {stored['cpu']:.1f} s ({plain['cpu'] / stored['cpu']:.2f}x), "
+                f"peak RSS {stored['rss_mb']:.0f} MB; load {load()}"
+            )
+            report.append(
+                f"store: {size / 2**20:,.0f} MiB, {size / count:,.0f} B/event; written "
+                f"{stored['write_bytes'] / 2**20:,.0f} MiB = {stored['write_bytes'] / size:.2f}x "
+                "the stored size"
+            )
+            say("store export")
+            exported = work / "export.ndjson"
+            export = run_cli(["store", "export", "--store", str(store), "-o", str(exported)])
+            same = sha256_of(exported) == sha256_of(ndjson)
+            report.append(
+                f"store export: {export['wall']:.1f} s ({count / export['wall']:,.0f} events/s); "
+                f"byte-identical to convert -o: {same}"
+            )
+            exported.unlink()
+        say("inserting the converted documents, rate per tenth")
+        inserted = work / "insert.db"
+        feed = ndjson
+        if args.copies > 1:
+            feed = work / "scaled.ndjson"
+            count = scaled(ndjson, feed, args.copies)
+            ndjson.unlink()
+            report.append(f"scaled to {args.copies} accounts: {count:,} documents")
+        output = subprocess.run(
+            [sys.executable, "-c", _INSERT, str(feed), str(inserted), str(count)],
+            stdout=subprocess.PIPE,  # progress goes to standard error as it happens
+            text=True,
+            check=True,
+        ).stdout
+        marks = json.loads(output)["marks"]
+        report.append(
+            "insert rate per tenth (events/s wall | CPU | bytes written per event): "
+            + "; ".join(
+                f"{m['events'] // 1000:,}k: {m['rate']:,.0f} | {m['cpu_rate']:,.0f} | "
+                f"{m['write_per_event']:,.0f}"
+                for m in marks
+            )
         )
         report.append(f"load average after insert: {load()}")
-        say("inserting 100,000 again (duplicates)")
-        again = insert(documents, store, limit=100_000)
+        if args.insert_only:
+            store = inserted
+        say("reading")
+        report.extend(reads(store, args.days))
+        say("pruning the oldest tenth of the days")
+        first_day = f"--before={max(args.days - args.days // 10, 1)}d"
+        from onepassword_ecs.sinks import EventStore
+
+        with EventStore.open(store, readonly=True) as reader:
+            newest = reader.connection.execute("SELECT max(ts_ns) FROM rows").fetchone()[0]
+        cut = newest - (args.days - args.days // 10) * 86_400 * 1_000_000_000
+        started = time.perf_counter()
+        with EventStore.open(store) as writer:
+            outcome = writer.prune(cut)
         report.append(
-            f"re-insert 100,000: {again['duplicates']:,} duplicates, {again['accepted']} new, "
-            f"{again['seconds']:.1f} s ({again['duplicates'] / again['seconds']:,.0f}/s)"
+            f"prune ({first_day} of the newest event): {outcome.events:,} events in "
+            f"{time.perf_counter() - started:.1f} s, file {outcome.bytes_before / 2**20:,.0f} -> "
+            f"{outcome.bytes_after / 2**20:,.0f} MiB"
         )
-        say("querying")
-        report.extend(queries(store))
-        if args.cli:
-            say("convert --store end to end")
-            target = work / "cli.db"
-            started = time.perf_counter()
-            subprocess.run(
-                [*cli(), "convert", str(raw), "--store", str(target), "-q", "--errors", os.devnull],
-                check=False,
-            )
-            seconds = time.perf_counter() - started
-            rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-            report.append(
-                f"convert --store end to end: {seconds:.1f} s "
-                f"({args.count / seconds:,.0f} records/s); largest child RSS so far {rss:.0f} MB"
-            )
         report.append(f"load average after: {load()}")
     finally:
         if args.keep:

@@ -115,7 +115,7 @@ def test_converting_twice_stores_each_event_once_and_counts_duplicates(
     assert "sink stdout: 12 written, 0 duplicates, 0 rejected" in second
     assert "13 records read, 12 written, 1 rejected" in second
     with sqlite3.connect(store) as connection:
-        assert connection.execute("SELECT count(*) FROM events").fetchone() == (12,)
+        assert connection.execute("SELECT count(*) FROM rows").fetchone() == (12,)
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert "13 records read" in first
 
@@ -220,3 +220,31 @@ def test_open_sinks_falls_back_to_the_default_store_only_when_nothing_else_is_as
         assert [getattr(s, "path", None) for s in sinks] == [chosen]
     with ExitStack() as stack:
         assert open_sinks(parser.parse_args([]), stack) == []
+
+
+def test_prune_removes_what_is_older_and_keeps_the_rest_byte_for_byte(
+    source: Path, tmp_path: Path
+) -> None:
+    store = tmp_path / "s.db"
+    status, converted, _ = run(["convert", str(source), "--store", str(store), "-o", "-", "-q"])
+    assert status == 1
+    day_two = [line for line in converted.splitlines(keepends=True) if DAY_TWO.encode() in line]
+    status, _, err = run(["store", "prune", "--store", str(store), "--before", DAY_TWO])
+    assert status == 0, err
+    assert f"{12 - len(day_two)} events older than {DAY_TWO}T00:00:00.000000000Z removed" in err
+    status, exported, _ = run(["store", "export", "--store", str(store)])
+    assert exported == b"".join(day_two)
+    status, out, _ = run(["store", "stats", "--store", str(store), "--json"])
+    assert orjson.loads(out)["events"] == len(day_two)
+    # An age counts back from now: everything here is years old.
+    status, _, err = run(["store", "prune", "--store", str(store), "--before", "120d"])
+    assert status == 0
+    assert f"{len(day_two)} events older than" in err
+    status, exported, _ = run(["store", "export", "--store", str(store)])
+    assert exported == b""
+
+
+def test_prune_needs_an_age_or_a_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, _ = run(["store", "prune", "--store", str(tmp_path / "s"), "--before", "soon"])
+    assert status == 2
+    assert "expected an age (120d, 36h, 8w)" in capsys.readouterr().err

@@ -63,8 +63,8 @@ def _writer(path: Path, size: int, batches: int) -> subprocess.Popen[str]:
 
 
 def _stored_ids(path: Path) -> set[str]:
-    with sqlite3.connect(path) as connection:
-        return {row[0] for row in connection.execute("SELECT event_id FROM events")}
+    with EventStore.open(path, readonly=True) as store:
+        return {row[1] for batch in store.rows([]) for row in batch}
 
 
 def test_kill_9_mid_batch_leaves_a_sound_file_with_whole_batches_only(tmp_path: Path) -> None:
@@ -130,7 +130,7 @@ def test_kill_9_of_convert_then_a_rerun_stores_every_event_once(tmp_path: Path) 
 def _count_or_zero(path: Path) -> int:
     try:
         with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5) as connection:
-            return int(connection.execute("SELECT count(*) FROM events").fetchone()[0])
+            return int(connection.execute("SELECT count(*) FROM rows").fetchone()[0])
     except sqlite3.OperationalError:
         return 0  # not created yet
 
@@ -186,8 +186,8 @@ def test_a_plain_sqlite_reader_is_not_blocked_by_an_open_write(tmp_path: Path, m
     with EventStore.open(path) as store:
         store.connection.execute("BEGIN IMMEDIATE")
         store.connection.execute(
-            "INSERT INTO events (event_id, ts_ns, dataset, document) VALUES ('x', 0, 'd', x'7b7d')"
+            "INSERT INTO rows (ts_ns, day, event_key, block, slot) VALUES (0, 0, 'x', 1, 0)"
         )
         with sqlite3.connect(f"{path.as_uri()}?mode={mode}", uri=True, timeout=1) as reader:
-            assert reader.execute("SELECT count(*) FROM events").fetchone() == (0,)
+            assert reader.execute("SELECT count(*) FROM rows").fetchone() == (0,)
         store.connection.execute("ROLLBACK")

@@ -1,15 +1,19 @@
-"""``onepassword-ecs store stats|export``: look into an event store, or get NDJSON back.
+"""``onepassword-ecs store stats|export|prune``: look into an event store, get NDJSON
+back, or drop what is older than the retention.
 
-Both open the store read-only, so they can run while a collector writes to it.
-``export`` writes the stored bytes as they are, in time order: for the same records it
-is byte-identical to what ``convert`` wrote (the store keeps ``convert``'s canonical
-bytes, not a re-encoding).
+``stats`` and ``export`` open the store read-only, so they can run while a collector
+writes to it. ``export`` writes the stored bytes as they are, in time order: for the
+same records it is byte-identical to what ``convert`` wrote (the store keeps
+``convert``'s canonical bytes, compressed, not a re-encoding). ``prune`` is a writer: it
+waits for a collector's transaction, never interleaves with it.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
+import time
 from contextlib import ExitStack
 from typing import IO, Any
 
@@ -44,11 +48,30 @@ def _moment(value: str) -> int:
     return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 
+_AGE = re.compile(r"(\d+)([hdw])")
+_AGE_SECONDS = {"h": 3600, "d": 86_400, "w": 7 * 86_400}
+
+
+def _before(value: str) -> int:
+    """``--before``: an age (``120d``, ``36h``, ``8w``: that long before now) or a time."""
+    match = _AGE.fullmatch(value.strip())
+    if match:
+        seconds = int(match.group(1)) * _AGE_SECONDS[match.group(2)]
+        return time.time_ns() - seconds * 1_000_000_000
+    try:
+        return _moment(value)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected an age (120d, 36h, 8w) or a date (2024-05-01) or a time with an "
+            f"offset (2024-05-01T10:00:00Z), got {value!r}"
+        ) from None
+
+
 def register(commands: Any) -> None:
-    """Add ``store`` with its ``stats`` and ``export`` subcommands."""
+    """Add ``store`` with its ``stats``, ``export`` and ``prune`` subcommands."""
     store = commands.add_parser(
         "store",
-        help="look into an event store (stats) or export it as NDJSON",
+        help="look into an event store (stats), export it as NDJSON, or prune old events",
         description="Read an event store written by convert or collect --store.",
     )
     actions = store.add_subparsers(dest="store_command", required=True, metavar="ACTION")
@@ -82,6 +105,24 @@ def register(commands: Any) -> None:
         help="write here (all at once, when done) instead of standard output",
     )
     export.set_defaults(handler=run_export)
+
+    prune = actions.add_parser(
+        "prune",
+        help="remove events older than an age or a time, and give the space back",
+        description=(
+            "Remove stored events older than --before (alerts are kept), then shrink the "
+            "file. For a retention of 120 days: store prune --before 120d."
+        ),
+    )
+    prune.add_argument("--store", required=True, metavar="PATH", help="the store file")
+    prune.add_argument(
+        "--before",
+        required=True,
+        type=_before,
+        metavar="AGE|TIME",
+        help="remove events older than this: an age (120d, 36h, 8w) or a date/time",
+    )
+    prune.set_defaults(handler=run_prune)
 
 
 def _size(count: int) -> str:
@@ -153,4 +194,18 @@ def run_export(args: argparse.Namespace, streams: Streams) -> int:
         return streams.fail(f"{where}{exc.strerror or exc}")
     if to_file:
         streams.say(f"onepassword-ecs: {count:,} documents exported to {args.output}")
+    return EXIT_OK
+
+
+def run_prune(args: argparse.Namespace, streams: Streams) -> int:
+    try:
+        with EventStore.open(args.store) as store:
+            outcome = store.prune(args.before)
+    except StoreError as exc:
+        return streams.fail(str(exc))
+    streams.say(
+        f"onepassword-ecs: {outcome.events:,} events older than {format_ns(args.before)} "
+        f"removed from {args.store}; {_size(outcome.bytes_before)} -> "
+        f"{_size(outcome.bytes_after)}"
+    )
     return EXIT_OK
