@@ -197,3 +197,156 @@ def test_check_json_is_one_compact_object(tmp_path: Path) -> None:
     summary = json.loads(out)
     assert summary["passed"] == 0 and summary["failed"] == 1
     assert summary["failures"][0]["fields"] == ["message"]
+
+
+# --- the same forms through store, detect and collect ---------------------------------
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "events.ndjson"
+
+
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    store = tmp_path_factory.mktemp("grammar") / "events.db"
+    status, _, err = run("convert", str(EXAMPLE), "--store", str(store), "-q")
+    assert status == 1, err  # the example's one bad record
+    return store
+
+
+def store_commands(store: Path, tmp_path: Path) -> dict[str, list[str]]:
+    return {
+        "store export": ["store", "export", "--store", str(store), "-o", str(tmp_path / "x")],
+        "detect --store": ["detect", "--store", str(store), "-o", str(tmp_path / "a")],
+        "detect file": ["detect", str(EXAMPLE), "-o", str(tmp_path / "a")],
+    }
+
+
+@pytest.mark.parametrize("form", ["2024-10-01", "2024-10-01T00:00:00Z", "800d", "200w"])
+@pytest.mark.parametrize("command", ["store export", "detect --store", "detect file"])
+def test_store_and_detect_take_every_time_form(
+    small_store: Path, tmp_path: Path, command: str, form: str
+) -> None:
+    status, _, err = run(*store_commands(small_store, tmp_path)[command], "--since", form)
+    assert status in (0, 1, 3), err  # 3: detect raised its alert
+    assert "error" not in err
+
+
+@pytest.mark.parametrize("value", sorted(BAD_TIMES))
+@pytest.mark.parametrize("command", ["store export", "detect --store", "detect file"])
+def test_store_and_detect_refuse_every_bad_time(
+    small_store: Path, tmp_path: Path, command: str, value: str
+) -> None:
+    status, _, err = run(*store_commands(small_store, tmp_path)[command], "--until", value)
+    assert status == 2
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["store export", "detect --store"])
+def test_store_and_detect_refuse_a_future_since_and_an_inverted_window(
+    small_store: Path, tmp_path: Path, command: str
+) -> None:
+    argv = store_commands(small_store, tmp_path)[command]
+    status, _, err = run(*argv, "--since", "2200-01-01")
+    assert status == 2 and "in the future" in err
+    status, _, err = run(*argv, "--since", "2024-10-09", "--until", "2024-10-01")
+    assert status == 2 and "is not after --since" in err
+
+
+@pytest.mark.parametrize("interval", ["0", "-1s", "3651d", "soon"])
+def test_detect_follow_refuses_a_bad_interval(small_store: Path, interval: str) -> None:
+    status, _, _ = run("detect", "--store", str(small_store), "--follow", f"--interval={interval}")
+    assert status == 2
+
+
+def test_detect_follow_takes_a_span_interval(small_store: Path) -> None:
+    from onepassword_ecs.cli._main import _parser
+
+    args = _parser().parse_args(
+        ["detect", "--store", str(small_store), "--follow", "--interval", "1m"]
+    )
+    assert args.interval == 60
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--since", "2200-01-01", "in the future"),
+        ("--since", "9999999999w", "at most 3650d"),
+        ("--since", "9999-12-31", "after 2261"),
+        ("--until", "2001-01-01", "is not after --since"),
+        ("--timeout", "0", "longer than zero"),
+        ("--interval", "0s", "longer than zero"),
+        ("--silence-alert", "-5m", "positive"),
+    ],
+)
+def test_collect_refuses_bad_times_and_spans_before_any_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str, value: str, says: str
+) -> None:
+    monkeypatch.setenv("EVENTS_API_TOKEN", "ops_not-a-real-token")
+    argv = ["collect", "--once", "--url", "http://127.0.0.1:9", "-o", str(tmp_path / "o")]
+    argv += ["--state", str(tmp_path / "state.db"), f"{option}={value}"]
+    done = subprocess.run(
+        [sys.executable, "-m", "onepassword_ecs", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert says in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "state.db").exists()  # refused before anything was opened
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["collect", "--once", "-o", "out.ndjson", "--config", "bad.toml"],
+        ["convert", str(EXAMPLE), "-o", "out.ndjson", "--stage-config", "bad.toml"],
+        ["detect", str(EXAMPLE), "-o", "out.ndjson", "--context", "bad.toml"],
+    ],
+)
+def test_a_file_that_is_not_utf8_is_a_usage_error(tmp_path: Path, argv: list[str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b"\xff\xfe[[account]]\n")
+    argv = [
+        str(bad) if a == "bad.toml" else str(tmp_path / a) if a == "out.ndjson" else a for a in argv
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "onepassword_ecs", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and str(bad) in done.stderr
+
+
+def test_a_context_with_an_infinite_silence_is_refused(tmp_path: Path) -> None:
+    context = tmp_path / "context.toml"
+    context.write_text("silence_hours = 1e400\n")
+    status, _, err = run(
+        "detect", str(EXAMPLE), "--context", str(context), "-o", str(tmp_path / "a")
+    )
+    assert status == 2 and "silence_hours" in err
+
+
+def test_store_export_and_detect_refuse_to_write_over_the_store(small_store: Path) -> None:
+    before = small_store.read_bytes()
+    for argv in (
+        ["store", "export", "--store", str(small_store), "-o", str(small_store)],
+        ["detect", "--store", str(small_store), "-o", str(small_store)],
+        ["detect", str(EXAMPLE), "-o", str(EXAMPLE)],
+    ):
+        status, _, err = run(*argv)
+        assert status == 2, (argv, err)
+    assert small_store.read_bytes() == before
+
+
+def test_store_stats_json_is_one_compact_line(small_store: Path) -> None:
+    status, out, _ = run("store", "stats", "--store", str(small_store), "--json")
+    assert status == 0
+    assert out.count("\n") == 1
+    assert json.loads(out)["events"] == 3
+
+
+def test_store_prune_refuses_a_future_cut(small_store: Path) -> None:
+    status, _, err = run("store", "prune", "--store", str(small_store), "--before", "2200-01-01")
+    assert status == 2 and "in the future" in err

@@ -315,7 +315,7 @@ def test_readme_example_raises_the_firewall_alert_only() -> None:
     assert [(a["rule"]["id"], a["user"]["email"]) for a in alerts] == [
         ("signin_blocked_by_firewall", "alice.kowalski@acme.example")
     ]
-    assert "3 events, 1 new alerts" in result.stderr
+    assert "3 events, 1 new alert" in result.stderr and "1 new alerts" not in result.stderr
     assert "bad_timestamp 1" in result.stderr
 
 

@@ -30,6 +30,7 @@ from ..collect import (
     CollectRequest,
     Shard,
     Tunables,
+    check_collect_window,
     check_distinct_files,
     collect,
     default_state_path,
@@ -45,7 +46,14 @@ from ..collect import (
     resolve_base_url,
     status,
 )
-from ._common import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, Streams, positive_int
+from ._common import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_USAGE,
+    Streams,
+    non_negative_int,
+    positive_int,
+)
 from ._datastream import add_data_stream_options, data_stream_stages
 from ._sink_options import add_sink_options, default_store_path, open_sinks, sinks_requested
 from ._stage_options import (
@@ -255,11 +263,12 @@ def register(commands: Any) -> None:
         help="bound on each whole request, however slowly the answer arrives (default 30s)",
     )
     tune.add_argument(
-        "--max-attempts",
-        type=positive_int,
-        default=8,
+        "--retries",
+        type=non_negative_int,
+        default=7,
         metavar="N",
-        help="attempts per request for 429/5xx/timeouts (default 8)",
+        help="tries after the first for 429/5xx/timeouts, counted as --cluster-retries "
+        "counts them (default 7)",
     )
     tune.add_argument(
         "--backoff-base",
@@ -287,6 +296,18 @@ def register(commands: Any) -> None:
         metavar="DURATION",
         help="--status and logs: flag a stream with no delivery for this long (default 24h)",
     )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="with --status: one compact JSON object (healthy, and per stream its figures)",
+    )
+    parser.add_argument(
+        "--retention",
+        type=_duration,
+        metavar="DURATION",
+        help="keep this long in the event store (the API keeps 120d): older events are "
+        "pruned after a commit, at most hourly; alerts are kept",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -296,6 +317,7 @@ def _accounts(args: argparse.Namespace, warnings: list[str]) -> list[AccountConf
     streams = parse_streams(args.streams.split(",")) if args.streams else None
     since = parse_since(args.since, now, warnings)
     until = parse_since(args.until, now, warnings) if args.until else None
+    check_collect_window(since if args.since else None, until, now)
     if args.config:
         if args.url or args.region or args.token_file:
             raise CollectorConfigError(
@@ -346,7 +368,7 @@ def _tunables(args: argparse.Namespace, warnings: list[str]) -> Tunables:
         pages_per_cycle=args.pages_per_cycle,
         interval=args.interval,
         timeout=args.timeout,
-        max_attempts=args.max_attempts,
+        max_attempts=args.retries + 1,
         backoff_base=args.backoff_base,
         backoff_max=args.backoff_max,
         on_bad_cursor=args.on_bad_cursor,
@@ -362,7 +384,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     try:
         if args.status:
             shards = args.shard.count if args.shard else None
-            report, healthy = status(state_path, args.silence_alert, shards)
+            report, healthy = status(state_path, args.silence_alert, shards, as_json=args.json)
             streams.stdout.write(report.encode("utf-8"))
             streams.stdout.flush()
             return EXIT_OK if healthy else EXIT_REJECTED
@@ -382,6 +404,10 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         check_distinct_files(
             {"-o": args.output, "--state": state_path, "--store": store, "--errors": args.errors}
         )
+        if args.retention is not None and store is None:
+            raise CollectorConfigError(
+                "--retention prunes the event store: give --store (files are never pruned)"
+            )
         with ExitStack() as stack:
             sinks = open_sinks(args, stack, default_store=default_store)
             if default_store is not None and not sinks_requested(args):

@@ -14,7 +14,8 @@ import os
 import sys
 from typing import IO, TextIO
 
-from .._errors import NormalizationError
+from .._errors import ArgumentError, NormalizationError
+from .._time import check_window, parse_moment, parse_span
 from ..mapping import Dataset, parse_dataset
 
 __all__ = [
@@ -26,10 +27,15 @@ __all__ = [
     "PROG",
     "Streams",
     "byte_size",
+    "check_time_window",
     "dataset_argument",
     "flush_quietly",
+    "non_negative_int",
+    "plural",
     "positive_int",
     "silence_stdout",
+    "span_seconds",
+    "time_point",
 ]
 
 PROG = "onepassword-ecs"
@@ -65,6 +71,23 @@ def dataset_argument(value: str) -> Dataset:
         return parse_dataset(value)
     except NormalizationError as exc:
         raise argparse.ArgumentTypeError(exc.detail) from None
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """``1 document``, ``2 documents``, ``1,000 events``: counts said as a person says them."""
+    word = noun if count == 1 else (many or noun + "s")
+    return f"{count:,} {word}"
+
+
+def non_negative_int(value: str) -> int:
+    """A count that may be zero: retries after the first try (``--retries``)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value[:40]!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {number}")
+    return number
 
 
 def positive_int(value: str) -> int:
@@ -126,3 +149,28 @@ def flush_quietly(stream: IO[bytes]) -> None:
         stream.flush()
     except BrokenPipeError:
         silence_stdout(stream)
+
+
+def time_point(value: str) -> int:
+    """argparse type for ``--since``/``--until``: the one grammar (``_time``), in ns."""
+    try:
+        return parse_moment(value)
+    except ArgumentError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def span_seconds(value: str) -> float:
+    """argparse type for a span (``--interval``, ``--timeout``, ...): seconds, > 0."""
+    try:
+        return parse_span(value)
+    except ArgumentError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def check_time_window(since_ns: int | None, until_ns: int | None) -> str | None:
+    """The usage error for a future ``--since`` or an ``--until`` not after it, or None."""
+    try:
+        check_window(since_ns, until_ns)
+    except ArgumentError as exc:
+        return str(exc)
+    return None

@@ -12,48 +12,26 @@ outcome to an exit status.
 from __future__ import annotations
 
 import argparse
-import time
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from .._errors import DetectionError, StageConfigError, StoreError
-from ._common import EXIT_OK, EXIT_REJECTED, PROG, Streams
+from ._common import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    PROG,
+    Streams,
+    check_time_window,
+    plural,
+    span_seconds,
+    time_point,
+)
+from ._files import STDOUT, clashing_files
 
 __all__ = ["EXIT_ALERTS", "add_rule_options", "register"]
 
 EXIT_ALERTS = 3
-
-
-def _moment(value: str) -> int:
-    """Nanoseconds for ``--since``/``--until``: an RFC 3339 time, or a span back from now."""
-    from ..detect import parse_duration
-
-    try:
-        return time.time_ns() - parse_duration(value) * 1_000_000_000
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an RFC 3339 time (2025-03-01T00:00:00Z) or a span such as 24h or 7d, "
-            f"got {value!r}"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
-
-
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = 0.0
-    if not 0 < seconds <= 86400:
-        raise argparse.ArgumentTypeError(f"expected seconds between 0 and 86400, got {value!r}")
-    return seconds
 
 
 def add_rule_options(parser: argparse.ArgumentParser) -> None:
@@ -140,10 +118,10 @@ def register(commands: Any) -> None:
         help="with --store: evaluate every stored event again (no alert is raised twice)",
     )
     detect.add_argument(
-        "--since", type=_moment, metavar="T", help="evaluate events from T on (time or span)"
+        "--since", type=time_point, metavar="T", help="evaluate events from T on (time or span)"
     )
     detect.add_argument(
-        "--until", type=_moment, metavar="T", help="evaluate events before T (time or span)"
+        "--until", type=time_point, metavar="T", help="evaluate events before T (time or span)"
     )
     detect.add_argument(
         "-o", "--output", metavar="FILE", help="alert file ('-' or default: standard output)"
@@ -164,7 +142,7 @@ def register(commands: Any) -> None:
     )
     detect.add_argument(
         "--interval",
-        type=_seconds,
+        type=span_seconds,
         default=30.0,
         metavar="S",
         help="seconds between evaluations with --follow (default: 30)",
@@ -180,8 +158,9 @@ def _encoded(alerts: list[dict[str, Any]]) -> bytes:
 def _usage(args: argparse.Namespace) -> str | None:
     if args.store and args.inputs:
         return "give INPUT files or --store, not both"
-    if args.since is not None and args.until is not None and args.since >= args.until:
-        return "--since must be before --until"
+    window = check_time_window(args.since, args.until)
+    if window:
+        return window
     if args.follow and (not args.store or args.until is not None):
         return "--follow needs --store and no --until"
     if args.follow and args.since is not None:
@@ -195,12 +174,26 @@ def _usage(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _clash(args: argparse.Namespace, streams: Streams) -> str | None:
+    """An -o that would overwrite the store, an input, the context or a lookup file."""
+    to_file = args.output not in (None, "-")
+    reads = [("the store", args.store), ("the context file", args.context)]
+    reads += [("the input", path) for path in args.inputs or ()]
+    reads += [("the lookup file", path) for path in getattr(args, "lookups", None) or ()]
+    return clashing_files(
+        reads=reads,
+        writes=[("-o", args.output if to_file else None), ("standard output", STDOUT)],
+        stdin=streams.stdin,
+        stdout=streams.stdout,
+    )
+
+
 def run(args: argparse.Namespace, streams: Streams) -> int:
     from ..detect import StoreDetection, detect, load_rules, read_documents
     from ..sinks import EventStore
     from ..stream import InputError, atomic_output
 
-    problem = _usage(args)
+    problem = _usage(args) or _clash(args, streams)
     if problem:
         return streams.fail(problem)
     to_stdout = args.output in (None, "-")
@@ -254,7 +247,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         return EXIT_ALERTS
     if outcome.rejected:
         count = sum(outcome.rejected.values())
-        streams.say(f"{PROG}: {count} record{'s' if count != 1 else ''} rejected, no alert")
+        streams.say(f"{PROG}: {plural(count, 'record')} rejected, no alert")
         return EXIT_REJECTED
     return EXIT_OK
 
@@ -303,7 +296,7 @@ def _follow(args: argparse.Namespace, streams: Streams) -> int:
         with StoreDetection(store, rules, context) as detection:
             follow(detection, deliver, interval_s=args.interval)
     except KeyboardInterrupt:
-        streams.say(f"{PROG}: stopped; {written} alerts written")
+        streams.say(f"{PROG}: stopped; {plural(written, 'alert')} written")
     except (DetectionError, StoreError, OSError) as exc:
         return streams.fail(str(exc))
     finally:
@@ -339,11 +332,11 @@ def _summary(streams: Streams, outcome: Any, *, as_json: bool = False) -> None:
         }
         streams.say(orjson.dumps(summary).decode())
         return
-    parts = [f"{outcome.events} events", f"{len(outcome.alerts)} new alerts"]
+    parts = [plural(outcome.events, "event"), plural(len(outcome.alerts), "new alert")]
     if outcome.already_emitted:
-        parts.append(f"{outcome.already_emitted} already emitted")
+        parts.append(f"{outcome.already_emitted:,} already emitted")
     if outcome.duplicates:
-        parts.append(f"{outcome.duplicates} duplicate events ignored")
+        parts.append(f"{plural(outcome.duplicates, 'duplicate event')} ignored")
     streams.say(f"{PROG}: " + ", ".join(parts))
     if outcome.rejected:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(outcome.rejected.items()))

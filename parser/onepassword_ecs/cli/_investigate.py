@@ -62,6 +62,8 @@ def time_zone(args: argparse.Namespace) -> tuple[tzinfo, str]:
                 context = tomllib.load(handle)
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise InvestigationError(f"--context {args.context}: {exc}") from None
+        except UnicodeDecodeError:
+            raise InvestigationError(f"--context {args.context}: not UTF-8 text") from None
         hours = context.get("working_hours")
         name = hours.get("timezone") if isinstance(hours, dict) else None
     if not name or name.upper() == "UTC":

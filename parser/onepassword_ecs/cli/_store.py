@@ -11,8 +11,6 @@ waits for a collector's transaction, never interleaves with it.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import re
 import time
 from contextlib import ExitStack
 from typing import IO, Any
@@ -20,51 +18,14 @@ from typing import IO, Any
 import orjson
 
 from .._errors import StoreError
-from ..sinks import EventStore, format_ns, store_stats, timestamp_ns
+from ..sinks import EventStore, format_ns, store_stats
 from ..stream import atomic_output
-from ._common import EXIT_OK, Streams
+from ._common import EXIT_OK, Streams, check_time_window, plural, time_point
+from ._files import STDOUT, clashing_files
 
 __all__ = ["register"]
 
 _EXPORT_BLOCK = 1000  # documents per write: few system calls, flat memory
-
-
-def _moment(value: str) -> int:
-    """``--since``/``--until``: a UTC date, or an RFC 3339 time with an offset, as ns."""
-    try:
-        if len(value) == 10:
-            day = dt.date.fromisoformat(value)
-            return timestamp_ns(f"{day.isoformat()}T00:00:00.000000000Z")
-        if len(value) == 30 and value.endswith("Z"):
-            return timestamp_ns(value)  # nanosecond precision, as in the documents
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(
-            f"expected a date (2024-05-01) or a time with an offset "
-            f"(2024-05-01T10:00:00Z), got {value!r}"
-        )
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
-
-
-_AGE = re.compile(r"(\d+)([hdw])")
-_AGE_SECONDS = {"h": 3600, "d": 86_400, "w": 7 * 86_400}
-
-
-def _before(value: str) -> int:
-    """``--before``: an age (``120d``, ``36h``, ``8w``: that long before now) or a time."""
-    match = _AGE.fullmatch(value.strip())
-    if match:
-        seconds = int(match.group(1)) * _AGE_SECONDS[match.group(2)]
-        return time.time_ns() - seconds * 1_000_000_000
-    try:
-        return _moment(value)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"expected an age (120d, 36h, 8w) or a date (2024-05-01) or a time with an "
-            f"offset (2024-05-01T10:00:00Z), got {value!r}"
-        ) from None
 
 
 def register(commands: Any) -> None:
@@ -95,9 +56,9 @@ def register(commands: Any) -> None:
     )
     export.add_argument("--store", required=True, metavar="PATH", help="the store file")
     export.add_argument(
-        "--since", type=_moment, metavar="TIME", help="from this time on (inclusive)"
+        "--since", type=time_point, metavar="TIME", help="from this time on (inclusive)"
     )
-    export.add_argument("--until", type=_moment, metavar="TIME", help="before this time")
+    export.add_argument("--until", type=time_point, metavar="TIME", help="before this time")
     export.add_argument(
         "-o",
         "--output",
@@ -118,7 +79,7 @@ def register(commands: Any) -> None:
     prune.add_argument(
         "--before",
         required=True,
-        type=_before,
+        type=time_point,
         metavar="AGE|TIME",
         help="remove events older than this: an age (120d, 36h, 8w) or a date/time",
     )
@@ -141,7 +102,7 @@ def run_stats(args: argparse.Namespace, streams: Streams) -> int:
     except StoreError as exc:
         return streams.fail(str(exc))
     if args.json:
-        streams.stdout.write(orjson.dumps(stats.as_dict(), option=orjson.OPT_INDENT_2) + b"\n")
+        streams.stdout.write(orjson.dumps(stats.as_dict()) + b"\n")
         streams.stdout.flush()
         return EXIT_OK
     lines = [
@@ -179,6 +140,13 @@ def _copy(store: EventStore, args: argparse.Namespace, out: IO[bytes]) -> int:
 
 def run_export(args: argparse.Namespace, streams: Streams) -> int:
     to_file = args.output is not None and args.output != "-"
+    problem = check_time_window(args.since, args.until) or clashing_files(
+        reads=[("the store", args.store)],
+        writes=[("-o", args.output if to_file else None), ("standard output", STDOUT)],
+        stdout=streams.stdout,
+    )
+    if problem:
+        return streams.fail(problem)
     try:
         with ExitStack() as stack:
             store = stack.enter_context(EventStore.open(args.store, readonly=True))
@@ -193,18 +161,22 @@ def run_export(args: argparse.Namespace, streams: Streams) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         return streams.fail(f"{where}{exc.strerror or exc}")
     if to_file:
-        streams.say(f"onepassword-ecs: {count:,} documents exported to {args.output}")
+        streams.say(f"onepassword-ecs: {plural(count, 'document')} exported to {args.output}")
     return EXIT_OK
 
 
 def run_prune(args: argparse.Namespace, streams: Streams) -> int:
+    if args.before > time.time_ns():
+        return streams.fail(
+            f"--before {format_ns(args.before)} is in the future: it would remove every event"
+        )
     try:
         with EventStore.open(args.store) as store:
             outcome = store.prune(args.before)
     except StoreError as exc:
         return streams.fail(str(exc))
     streams.say(
-        f"onepassword-ecs: {outcome.events:,} events older than {format_ns(args.before)} "
+        f"onepassword-ecs: {plural(outcome.events, 'event')} older than {format_ns(args.before)} "
         f"removed from {args.store}; {_size(outcome.bytes_before)} -> "
         f"{_size(outcome.bytes_after)}"
     )

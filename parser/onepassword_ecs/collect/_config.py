@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from .._errors import CollectorConfigError
+from .._errors import ArgumentError, CollectorConfigError
+from .._time import check_window, parse_moment, parse_span
 from ..mapping import Dataset, parse_dataset
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "RateLimit",
     "Secret",
     "Tunables",
+    "check_collect_window",
     "check_url",
     "default_state_path",
     "load_accounts_file",
@@ -76,8 +78,6 @@ RETENTION = timedelta(days=120)
 """The API serves the last 120 days; an older ``--since`` is clamped with a warning."""
 
 _OLD_TOKEN_AUDIENCE = "com.1password.streamingservice"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
 
 class Secret:
@@ -166,37 +166,50 @@ class AccountDefaults:
 
 
 def parse_duration(text: str) -> float:
-    """``90s``, ``15m``, ``24h``, ``7d``, ``500ms`` or plain seconds → seconds."""
-    match = _DURATION.match(text)
-    if not match:
-        raise CollectorConfigError(
-            f"not a duration: {text!r} (expected a number with ms, s, m, h, d or w, such as 7d)"
-        )
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+    """A span in the one grammar (``90s``, ``15m``, ``24h``, ``7d``, ``500ms``, plain
+    seconds) → seconds; zero, negative and absurd ones are configuration errors."""
+    try:
+        return parse_span(text)
+    except ArgumentError as exc:
+        raise CollectorConfigError(str(exc)) from None
 
 
 def parse_since(text: str, now: datetime, warnings: list[str]) -> datetime:
-    """An RFC 3339 time or a duration back from ``now``, clamped to the API's retention."""
-    if _DURATION.match(text):
-        when = now - timedelta(seconds=parse_duration(text))
-    else:
-        try:
-            when = datetime.fromisoformat(text.strip())
-        except ValueError:
-            raise CollectorConfigError(
-                f"not a time or a duration: {text!r} (expected RFC 3339 such as "
-                "2024-05-01T10:00:00Z, or a duration such as 7d)"
-            ) from None
-        if when.tzinfo is None:
-            raise CollectorConfigError(f"{text!r} has no UTC offset (add Z or +00:00)")
+    """A time point in the one grammar (RFC 3339, a date, or a span back from ``now``),
+    clamped to the API's retention."""
+    now_ns = int(now.timestamp()) * 1_000_000_000 + now.microsecond * 1000
+    try:
+        ns = parse_moment(text, now_ns=now_ns)
+    except ArgumentError as exc:
+        raise CollectorConfigError(str(exc)) from None
+    when = datetime.fromtimestamp(ns // 1_000_000_000, UTC) + timedelta(
+        microseconds=(ns % 1_000_000_000) // 1000
+    )
     oldest = now - RETENTION
     if when < oldest:
         warnings.append(
-            f"--since {text} is older than the API's 120 days of retention; "
+            f"{text} is older than the API's 120 days of retention; "
             f"starting at {oldest.astimezone(UTC).isoformat()} instead"
         )
         when = oldest
     return when.astimezone(UTC)
+
+
+def check_collect_window(
+    since: datetime | None, until: datetime | None, now: datetime, where: str = ""
+) -> None:
+    """Refuse a future ``since`` (it would pin the cursor: nothing is ever collected, and
+    ``--status`` would call the stream healthy) and an ``until`` not after ``since``."""
+
+    def ns(moment: datetime | None) -> int | None:
+        if moment is None:
+            return None
+        return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+
+    try:
+        check_window(ns(since), ns(until), now_ns=ns(now))
+    except ArgumentError as exc:
+        raise CollectorConfigError(f"{where}{exc}") from None
 
 
 def parse_rate_limit(text: str) -> RateLimit:
@@ -443,6 +456,8 @@ def load_accounts_file(
         raise CollectorConfigError(f"cannot read {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise CollectorConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise CollectorConfigError(f"{path}: not UTF-8 text (a TOML file is UTF-8)") from None
     entries: Any = data.get("account")
     if not isinstance(entries, list) or not entries:
         raise CollectorConfigError(f"{path}: no [[account]] table")
@@ -479,14 +494,17 @@ def load_accounts_file(
         version = _optional_str(entry, "api_version", where) or defaults.api_version
         if version not in API_VERSIONS:
             raise CollectorConfigError(f"{where}: api_version must be v1 or v2")
+        since = parse_since(since_text, now, warnings) if since_text else defaults.since
+        until = parse_since(until_text, now, warnings) if until_text else defaults.until
+        check_collect_window(since, until, now, f"{where}: ")
         accounts.append(
             AccountConfig(
                 name=name,
                 base_url=base_url,
                 token=token,
                 streams=streams,
-                since=parse_since(since_text, now, warnings) if since_text else defaults.since,
-                until=parse_since(until_text, now, warnings) if until_text else defaults.until,
+                since=since,
+                until=until,
                 api_version=version,
             )
         )

@@ -28,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .._errors import DetectionError
+from .._time import MAX_SPAN_SECONDS
 
 __all__ = [
     "LIST_KEYS",
@@ -79,8 +80,11 @@ def parse_duration(text: str) -> int:
     """Seconds in a Sigma-style time span (``90s``, ``30m``, ``2h``, ``14d``)."""
     match = _DURATION.match(text.strip()) if isinstance(text, str) else None
     if not match or int(match.group(1)) == 0:
-        raise ValueError(f"expected a time span such as 30m, 2h or 14d, got {text!r}")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        raise ValueError(f"expected a time span such as 30m, 2h or 14d, got {str(text)[:40]!r}")
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > MAX_SPAN_SECONDS:
+        raise ValueError(f"a time span may be at most 3650d (ten years), got {text[:40]!r}")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -254,8 +258,12 @@ def context_from_mapping(
         for key, default in LIST_KEYS.items()
     }
     silence = data.get("silence_hours", 24)
-    if isinstance(silence, bool) or not isinstance(silence, int | float) or silence <= 0:
-        raise _fail(source, "silence_hours", "expected a positive number of hours")
+    if (
+        isinstance(silence, bool)
+        or not isinstance(silence, int | float)
+        or not 0 < silence <= MAX_SPAN_SECONDS / 3600  # 1e400 reads as inf: refuse it
+    ):
+        raise _fail(source, "silence_hours", "expected a positive number of hours, at most 87600")
     return Context(
         lists=lists,
         working_hours=_working_hours(source, data["working_hours"])

@@ -61,6 +61,8 @@ def read_redact_config(path: str | os.PathLike[str], *, required: bool = True) -
         raise StageConfigError(f"{shown}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise StageConfigError(f"{shown}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise StageConfigError(f"{shown}: not UTF-8 text (a TOML file is UTF-8)") from None
     table: Any = data.get("redact")
     if table is None:
         if required:
