@@ -235,8 +235,8 @@ def test_connection_errors_are_retried_then_the_run_fails(tmp_path: Path, token:
             "--state",
             str(tmp_path / "s"),
             "--once",
-            "--max-attempts",
-            "4",
+            "--retries",
+            "3",
             "--backoff-base",
             "0.05s",
             "--backoff-max",
@@ -265,7 +265,7 @@ def test_exhausted_retries_stop_the_stream_and_exit_1(api: StubEventsApi, tmp_pa
     api.fail_next(500, count=50, endpoint="itemusages")
     out = tmp_path / "out.ndjson"
     status, _, stderr = run_cli(
-        collect_args(api, tmp_path, "--once", "--max-attempts", "3", "-o", str(out))
+        collect_args(api, tmp_path, "--once", "--retries", "2", "-o", str(out))
     )
     assert status == 1
     assert "retries exhausted" in stderr

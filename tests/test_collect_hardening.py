@@ -167,7 +167,7 @@ def _slow_page(api: StubEventsApi) -> None:
 def test_timeout_bounds_a_body_sent_a_byte_at_a_time(api: StubEventsApi, tmp_path: Path) -> None:
     _slow_page(api)
     argv = collect_args(api, tmp_path, "--once", "-o", "-", "--streams", "audit_events")
-    argv += ["--timeout", "1s", "--max-attempts", "1"]
+    argv += ["--timeout", "1s", "--retries", "0"]
     started = time.monotonic()
     status, _, stderr = run_cli(argv)
     elapsed = time.monotonic() - started

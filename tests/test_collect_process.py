@@ -179,7 +179,7 @@ def test_the_token_appears_in_no_artefact(api: StubEventsApi, tmp_path: Path, to
     argv = [
         a
         for a in _argv(
-            api, tmp_path, output, "--once", "--max-attempts", "3", "--token-file", str(token_file)
+            api, tmp_path, output, "--once", "--retries", "2", "--token-file", str(token_file)
         )
         if a != "-q"
     ]
@@ -215,7 +215,7 @@ def test_follow_keeps_a_failing_stream_and_recovers_on_a_later_cycle(
         expected.update(e["uuid"] for e in events)
     api.fail_next(500, count=2, endpoint="auditevents")
     output = tmp_path / "out.ndjson"
-    argv = [a for a in _argv(api, tmp_path, output, "--follow", "--max-attempts", "2") if a != "-q"]
+    argv = [a for a in _argv(api, tmp_path, output, "--follow", "--retries", "1") if a != "-q"]
     process = spawn(argv, token)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -236,7 +236,7 @@ def test_follow_survives_an_unreachable_api_at_start(
         api.add(endpoint, make_events(endpoint, 2, prefix="U"))
     api.fail_next(503, count=4)  # introspection exhausts two attempts, twice
     output = tmp_path / "out.ndjson"
-    argv = [a for a in _argv(api, tmp_path, output, "--follow", "--max-attempts", "2") if a != "-q"]
+    argv = [a for a in _argv(api, tmp_path, output, "--follow", "--retries", "1") if a != "-q"]
     process = spawn(argv, token)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not (output.exists() and len(read_ndjson(output)) == 6):

@@ -225,6 +225,9 @@ def open_sinks(
     if store_path:
         store = EventStore.open(store_path, commit_every=STORE_COMMIT_ROWS)
         stack.callback(store.close)
+        retention = getattr(args, "retention", None)
+        if retention is not None:
+            store.keep_for(retention)
         sinks.append(store)
     clusters = [
         (flavor, url)

@@ -269,7 +269,9 @@ def collect(
         return outcome
 
 
-def status(state_path: Path, silence_alert: float, shards: int | None = None) -> tuple[str, bool]:
+def status(
+    state_path: Path, silence_alert: float, shards: int | None = None, *, as_json: bool = False
+) -> tuple[str, bool]:
     """The ``--status`` report from the state database, and whether all is healthy.
 
     The file is only read (SQLite ``mode=ro``): ``--status`` runs beside a collector,
@@ -283,7 +285,7 @@ def status(state_path: Path, silence_alert: float, shards: int | None = None) ->
     except sqlite3.Error as exc:
         raise CollectorConfigError(f"cannot read the state database {state_path}: {exc}") from None
     try:
-        return format_status(state, silence_alert, shards=shards)
+        return format_status(state, silence_alert, shards=shards, as_json=as_json)
     except sqlite3.Error as exc:
         raise CollectorConfigError(f"cannot read the state database {state_path}: {exc}") from None
     finally:

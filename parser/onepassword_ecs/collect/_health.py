@@ -138,9 +138,16 @@ def _ago(moment: float | None, now: float) -> str:
 
 
 def format_status(
-    state: StateDb, silence_alert: float, now: float | None = None, shards: int | None = None
+    state: StateDb,
+    silence_alert: float,
+    now: float | None = None,
+    shards: int | None = None,
+    *,
+    as_json: bool = False,
 ) -> tuple[str, bool]:
-    """The ``--status`` table and whether every stream is healthy.
+    """The ``--status`` table (or with ``as_json`` one compact JSON object: ``healthy``
+    and ``streams``, each stream's :meth:`StreamHealth.as_json` with its ``shard``) and
+    whether every stream is healthy.
 
     The ``shard`` column is the ``--shard K/N`` of the run that last polled the
     stream (``-`` when unsharded) or, given ``shards`` (N), the shard that holds
@@ -153,6 +160,14 @@ def format_status(
         f"{shard_of(row.account_name, shards)}/{shards}" if shards else (row.shard or "-")
         for row in states
     ]
+    if as_json:
+        listed = [
+            {**health.as_json(), "shard": holder}
+            for health, holder in zip(rows, holders, strict=True)
+        ]
+        healthy = bool(rows) and all(health.healthy for health in rows)
+        summary = {"healthy": healthy, "streams": listed}
+        return orjson.dumps(summary).decode() + "\n", healthy
     if not rows:
         return "no stream has been polled yet (empty state database)\n", False
     header = (

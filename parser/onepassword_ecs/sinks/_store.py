@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -148,6 +149,9 @@ class EventStore:
         self._next_block: int | None = None
         self._helper: ThreadPoolExecutor | None = None
         self._job: Future[None] | None = None
+        self._retention: tuple[int, float] | None = None
+        self._next_prune = 0.0
+        self.last_prune: PruneOutcome | None = None
 
     # --- opening ---------------------------------------------------------------------
 
@@ -462,17 +466,46 @@ class EventStore:
         return self._dictionary_id
 
     def flush(self) -> None:
-        """Commit: when this returns, every accepted document is on disk."""
+        """Commit: when this returns, every accepted document is on disk.
+
+        With a retention (:meth:`keep_for`), a flush also prunes what has aged out, at
+        most once per its period, after the commit.
+        """
         self._join()
         if self._pending:
             self._connection.execute("COMMIT")
             self._pending = False
             self._pending_rows = 0
+        if self._retention is not None and time.monotonic() >= self._next_prune:
+            keep_ns, every = self._retention
+            self._next_prune = time.monotonic() + every  # before prune(): it flushes too
+            self.last_prune = self.prune(time.time_ns() - keep_ns)
+
+    def keep_for(self, seconds: float, *, every: float = 3600.0) -> None:
+        """Keep ``seconds`` of events: from now on flushes prune older ones.
+
+        Why on the store and not a cron job: a collector that runs for months keeps its
+        store bounded by itself (``collect --retention 120d``: the Events API's own
+        retention), and the prune runs between its commits, never inside one. The first
+        flush prunes at once; later ones at most every ``every`` seconds.
+        """
+        if seconds <= 0:
+            raise StoreError(f"{self.path}: a retention must be longer than zero")
+        self._retention = (int(seconds * 1_000_000_000), every)
+        self._next_prune = 0.0
 
     def close(self) -> None:
-        """Roll back anything not flushed and close the file; idempotent."""
+        """Roll back anything not flushed and close the file; idempotent.
+
+        With a retention and nothing left unflushed, what aged out since the last prune
+        is pruned first, so a ``collect --once`` from cron ends with a bounded store.
+        """
         with contextlib.suppress(Exception):  # rolled back below: none of it was acknowledged
             self._join()
+        if self._retention is not None and not self._pending and not self.readonly:
+            with contextlib.suppress(sqlite3.Error, StoreError):  # closing must not fail
+                self.last_prune = self.prune(time.time_ns() - self._retention[0])
+            self._retention = None
         if self._helper is not None:
             self._helper.shutdown()
             self._helper = None
