@@ -50,14 +50,17 @@ def _loadavg() -> str:
     return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
 
 
-def _status_kb(pid: int, field: str) -> int:
+def _status_kb(pid: int) -> dict[str, int]:
+    """The memory lines of ``/proc/PID/status`` (kB): VmRSS, RssAnon, RssFile, RssShmem."""
+    found: dict[str, int] = {}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "Threads"):
+                found[name] = int(value.split()[0])
+    except (OSError, ValueError, IndexError):
         pass
-    return 0
+    return found
 
 
 def _descriptors(pid: int) -> tuple[int, int]:
@@ -88,7 +91,12 @@ def _max_in_window(times: list[float], seconds: float) -> int:
 
 
 def soak(
-    accounts: int, events: int, page_size: int, rate_limit: str, deadline: float
+    accounts: int,
+    events: int,
+    page_size: int,
+    rate_limit: str,
+    deadline: float,
+    pages_in_flight: int | None = None,
 ) -> dict[str, Any]:
     """One run with ``accounts`` accounts; the figures as a dict."""
     work = Path(tempfile.mkdtemp(prefix=f"soak-{accounts}-"))
@@ -135,17 +143,23 @@ def soak(
             rate_limit,
             "-q",
         ]
+        if pages_in_flight is not None:
+            argv += ["--pages-in-flight", str(pages_in_flight)]
         load_before = _loadavg()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        peak_rss = peak_fds = peak_sockets = samples = 0
+        peak_rss = peak_fds = peak_sockets = samples = peak_threads = 0
+        at_peak: dict[str, int] = {}
         while process.poll() is None:
             if time.monotonic() - started > deadline:
                 process.kill()
                 process.wait()
                 raise SystemExit(f"{accounts} accounts: not caught up within {deadline:g}s")
-            peak_rss = max(peak_rss, _status_kb(process.pid, "VmRSS"))
+            memory = _status_kb(process.pid)
+            if memory.get("VmRSS", 0) > peak_rss:
+                peak_rss, at_peak = memory["VmRSS"], memory
+            peak_threads = max(peak_threads, memory.get("Threads", 0))
             fds, sockets = _descriptors(process.pid)
             peak_fds, peak_sockets = max(peak_fds, fds), max(peak_sockets, sockets)
             samples += 1
@@ -176,6 +190,9 @@ def soak(
                 (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 2
             ),
             "peak_rss_mb": round(peak_rss / 1024, 1),
+            "peak_anon_mb": round(at_peak.get("RssAnon", 0) / 1024, 1),
+            "peak_file_mb": round(at_peak.get("RssFile", 0) / 1024, 1),
+            "peak_threads": peak_threads,
             "peak_fds": peak_fds,
             "peak_sockets": peak_sockets,
             "samples": samples,
@@ -200,11 +217,19 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=200, help="events per stream and account")
     parser.add_argument("--page-size", type=int, default=20)
     parser.add_argument("--rate-limit", default="600/60s", help="the collector's budget")
+    parser.add_argument("--pages-in-flight", type=int, help="passed on to collect if given")
     parser.add_argument("--deadline", type=float, default=900.0, help="seconds per run at most")
     parser.add_argument("--json", action="store_true", help="print the raw figures as JSON")
     args = parser.parse_args()
     results = [
-        soak(int(n), args.events, args.page_size, args.rate_limit, args.deadline)
+        soak(
+            int(n),
+            args.events,
+            args.page_size,
+            args.rate_limit,
+            args.deadline,
+            args.pages_in_flight,
+        )
         for n in args.accounts.split(",")
     ]
     if args.json:
@@ -215,6 +240,8 @@ def main() -> int:
         ("wall_seconds", "wall s"),
         ("cpu_seconds", "CPU s"),
         ("peak_rss_mb", "peak RSS MB"),
+        ("peak_anon_mb", "of which anon"),
+        ("peak_threads", "threads"),
         ("peak_fds", "peak fds"),
         ("peak_sockets", "peak sockets"),
         ("requests", "requests"),

@@ -437,3 +437,45 @@ def test_a_cluster_that_is_gone_is_reported_as_such_without_credentials(
         assert db.execute("SELECT count(*) FROM streams WHERE cursor IS NOT NULL").fetchone() == (
             0,
         )
+
+
+# --- issue 25 item 2: many accounts share a bounded number of pages in memory -----------
+
+
+def test_accounts_share_one_page_slot_and_each_gets_everything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--pages-in-flight 1``: one page in memory at a time, no account starved."""
+    stubs: list[StubEventsApi] = []
+    expected: set[str] = set()
+    lines = []
+    try:
+        for number in range(4):
+            secret = new_token()
+            stub = StubEventsApi({secret: frozenset(FEATURES)}).start()
+            stub.set(account_uuid=f"SLOT{number:022d}", delay=0.01)
+            stubs.append(stub)
+            monkeypatch.setenv(f"SLOT_TOKEN_{number}", secret)
+            for endpoint in FEATURES:
+                events = make_events(endpoint, 7, prefix=f"S{number}X")
+                stub.add(endpoint, events)
+                expected.update(e["uuid"] for e in events)
+            lines.append(
+                f'[[account]]\nname = "slot-{number}"\nurl = "{stub.url}"\n'
+                f'token_env = "SLOT_TOKEN_{number}"\n'
+            )
+        config = tmp_path / "accounts.toml"
+        config.write_text("\n".join(lines))
+        out = tmp_path / "out.ndjson"
+        argv = ["collect", "--config", str(config), "--state", str(tmp_path / "s.db"), *FAST]
+        argv += ["--once", "-o", str(out), "--page-size", "2", "--pages-in-flight", "1"]
+        status, _, stderr = run_cli(argv)
+        assert status == 0, stderr
+        assert ids(read_ndjson(out)) == {u: 1 for u in expected}
+        # Every account was served while the others were: their requests interleave.
+        firsts = sorted(min(r.at for r in s.requests) for s in stubs)
+        lasts = sorted(max(r.at for r in s.requests) for s in stubs)
+        assert firsts[-1] < lasts[0]
+    finally:
+        for stub in stubs:
+            stub.stop()

@@ -112,6 +112,7 @@ class EventsClient:
         self._lock = threading.Lock()
         self._socket: socket.socket | None = None
         self._in_flight = False
+        self._attempts = 0
         self._cut: str | None = None
         self._forget_stop = stopper.on_stop(self._stop_cut) if stopper is not None else None
         import httpx  # here, not at the top: `import onepassword_ecs.cli` stays light
@@ -142,9 +143,13 @@ class EventsClient:
                 with self._lock:
                     self._socket = found
 
-    def _cut_now(self, why: str) -> None:
+    def _cut_now(self, why: str, attempt: int | None = None) -> None:
+        """Shut the request's socket down; ``attempt`` (a deadline's) must still be
+        the one in flight, so a late alarm never cuts the next request."""
         with self._lock:
             if not self._in_flight or self._cut is not None:
+                return
+            if attempt is not None and attempt != self._attempts:
                 return
             self._cut = why
             target = self._socket
@@ -156,7 +161,7 @@ class EventsClient:
         self._cut_now("stop")
 
     def _deadline_cut(self) -> None:
-        self._cut_now("deadline")
+        self._cut_now("deadline", self._attempts)
 
     def _cut_error(self, method: str, path: str) -> Exception | None:
         """What a cut attempt raises: Interrupted on a stop, a retried timeout past the
@@ -245,7 +250,9 @@ class EventsClient:
         deadline = time.monotonic() + self._timeout
         with self._lock:
             self._in_flight, self._cut = True, None
-        alarm = WATCHDOG.arm(deadline, self._deadline_cut)
+            self._attempts += 1
+            attempt = self._attempts
+        alarm = WATCHDOG.arm(deadline, functools.partial(self._cut_now, "deadline", attempt))
         try:
             if self._stopper is not None and self._stopper.stopping:
                 raise Interrupted
