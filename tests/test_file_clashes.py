@@ -7,9 +7,7 @@ touching anything: every file the fixture made is byte-for-byte as it was, and n
 appears that was not there.
 
 Applying the shared check (``cli._files.clashing_files``) to another command is one
-call in it and one row here; the rows marked ``lead`` are commands whose files belong to
-others now: strict xfail, so the row starts passing (and the mark must go) the day the
-call is added.
+call in it and one row here.
 """
 
 from __future__ import annotations
@@ -70,10 +68,6 @@ ROWS: dict[str, Row] = {
     "report --json >> X": Row("report --store {store} --json", "is the store", stdout="store"),
     "report -o - >> X": Row("report --store {store} -o -", "is the store", stdout="store"),
     "mcp >> X": Row("mcp --store {store}", "is the store", stdout="store"),
-}
-
-# Commands whose files are others' since the split: the lead adds the one call.
-LEAD_ROWS: dict[str, Row] = {
     "investigate >> X": Row("investigate anomalies --store {store}", "store", stdout="store"),
     "detect -o X --store X": Row("detect --store {store} -o {store}", "is the store"),
     "store export -o X --store X": Row("store export --store {store} -o {store}", "store"),
@@ -132,19 +126,6 @@ def test_a_command_never_writes_over_what_it_reads_or_keeps(
     name: str, files: dict[str, Path]
 ) -> None:
     _check(ROWS[name], files)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="the lead adds the call"))
-        for name in sorted(LEAD_ROWS)
-    ],
-)
-def test_commands_of_others_once_the_lead_applies_the_check(
-    name: str, files: dict[str, Path]
-) -> None:
-    _check(LEAD_ROWS[name], files)
 
 
 def test_distinct_files_are_still_accepted(files: dict[str, Path], tmp_path: Path) -> None:

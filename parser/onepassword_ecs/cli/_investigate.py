@@ -20,6 +20,7 @@ import orjson
 
 from .._errors import InvestigationError
 from ._common import EXIT_OK, Streams, positive_int
+from ._files import STDOUT, clashing_files
 
 __all__ = ["add_store_options", "open_window", "register", "time_zone"]
 
@@ -120,6 +121,13 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace, streams: Streams) -> int:
+    problem = clashing_files(
+        reads=[("the store", args.store), ("the context file", args.context)],
+        writes=[("standard output", STDOUT)],
+        stdout=streams.stdout,
+    )
+    if problem:
+        return streams.fail(problem)
     try:
         result, render = _answer(args)
     except InvestigationError as exc:
