@@ -329,7 +329,9 @@ static Entry *memo_get(int kind, const char *raw, Py_ssize_t n) {
     PyObject *got = PyObject_CallOneArg(callback, arg);
     Py_DECREF(arg);
     if (got == NULL) {
-        PyErr_Clear(); /* Python decides this record, and reports its error if any */
+        /* An Exception: Python decides this record, and reports its error if any. A
+         * KeyboardInterrupt or SystemExit stays raised: map() returns it. */
+        if (PyErr_ExceptionMatches(PyExc_Exception)) PyErr_Clear();
         return NULL;
     }
     e = (Entry *)PyMem_Calloc(1, sizeof(Entry));
@@ -1438,6 +1440,7 @@ static PyObject *native_map(PyObject *self, PyObject *const *args, Py_ssize_t na
                           : signin_attempt(&b, v, stream.p ? &stream : NULL);
     if (!took || b.failed) {
         buf_free(&b);
+        if (PyErr_Occurred()) return NULL; /* an interrupt during a callback */
         Py_RETURN_NONE;
     }
     PyObject *out = PyBytes_FromStringAndSize(b.p, (Py_ssize_t)b.len);
