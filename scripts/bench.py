@@ -60,7 +60,7 @@ import onepassword_ecs
 from _corpus import MIX, Corpus
 from onepassword_ecs import normalize, normalize_bytes
 from onepassword_ecs._errors import NormalizationError
-from onepassword_ecs.mapping import _native, mapper_implementation
+from onepassword_ecs.mapping import _native, detect_dataset, mapper_implementation
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = 20260217
@@ -483,22 +483,39 @@ def callgrind_instructions(mode: str, corpus: Path, warmup: int, work: Path) -> 
     raise RuntimeError(f"no instruction count in callgrind's output for {mode}")
 
 
-def callgrind(count: int, seed: int, tmp: str | None) -> str:
+def _of_datasets(lines: Iterable[bytes], only: frozenset[str]) -> Iterable[bytes]:
+    for line in lines:
+        if detect_dataset(orjson.loads(line)).value in only:
+            yield line
+
+
+def callgrind(count: int, seed: int, tmp: str | None, only: frozenset[str] | None = None) -> str:
     """Instructions per record for the floor, the library and the bytes path.
 
     Each figure is one probe run minus the baseline run (same imports, corpus and
-    warm-up, no loop), divided by the records in the loop.
+    warm-up, no loop), divided by the records in the loop. ``only``: the corpus keeps
+    just those datasets' records (the first ``count`` + warm-up of them, in order).
     """
+    which = "mixed corpus" if only is None else "only " + ", ".join(sorted(only))
     lines = [
-        f"callgrind: {count:,} records after {CALLGRIND_WARMUP:,} warm-up, seed {seed}; "
-        f'mapper: {mapper_implementation()} ("-pure": ONEPASSWORD_ECS_PURE=1)'
+        f"callgrind: {count:,} records after {CALLGRIND_WARMUP:,} warm-up, seed {seed}, "
+        f'{which}; mapper: {mapper_implementation()} ("-pure": ONEPASSWORD_ECS_PURE=1)'
     ]
     with tempfile.TemporaryDirectory(prefix="onepassword-ecs-callgrind-", dir=tmp) as folder:
         work = Path(folder)
         corpus = work / "corpus.ndjson"
-        kept, _corpus = write_corpus(
-            corpus, count + CALLGRIND_WARMUP, count + CALLGRIND_WARMUP, seed
-        )
+        total = count + CALLGRIND_WARMUP
+        if only is None:
+            kept, _corpus = write_corpus(corpus, total, total, seed)
+        else:
+            kept = []
+            for line in _of_datasets(Corpus(seed).lines(total * 4), only):
+                kept.append(line)
+                if len(kept) == total:
+                    break
+            if len(kept) < total:
+                raise SystemExit(f"bench: fewer than {total:,} records of {which}")
+            corpus.write_bytes(b"\n".join(kept) + b"\n")
         # Two at a time: the counts do not depend on load, only the waiting does.
         with ThreadPoolExecutor(max_workers=2) as pool:
             runs = {
@@ -656,6 +673,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="N",
         help="instead of benchmarking, count instructions per record under valgrind over N records",
     )
+    parser.add_argument(
+        "--only",
+        metavar="DATASETS",
+        default=None,
+        help="with --callgrind: only records of these datasets (comma-separated, e.g. "
+        "item_usages,signin_attempts: what the native mapper takes)",
+    )
     parser.add_argument("--top", type=int, default=30, help="rows per profile table")
     args = parser.parse_args(argv)
     quick = {"rounds": 1, "records": 2_000, "cli_records": 5_000, "large_mb": 8}
@@ -675,7 +699,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.callgrind:
         print(f"load average: {load_average()} (instruction counts do not depend on it)")
-        print(callgrind(args.callgrind, args.seed, args.tmp))
+        only = frozenset(args.only.split(",")) if args.only else None
+        print(callgrind(args.callgrind, args.seed, args.tmp, only))
         return 0
 
     info = machine()

@@ -377,3 +377,53 @@ def test_rss_stays_flat_over_a_million_calls() -> None:
         timeout=1800,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@needs_native
+def test_an_interrupt_in_a_callback_is_raised_and_an_error_hands_back() -> None:
+    """A KeyboardInterrupt while Python maps a sub-object must reach the caller; any
+    other exception there hands the record back (Python then decides it)."""
+    from onepassword_ecs.mapping import _cnative  # type: ignore[attr-defined]
+
+    config = _native._configuration()
+    line = corpus_lines(1)[0]
+
+    def interrupted(raw: bytes) -> None:
+        raise KeyboardInterrupt
+
+    def broken(raw: bytes) -> None:
+        raise ValueError("a bug in a callback")
+
+    try:
+        _cnative.configure({**config, "person": interrupted})
+        with pytest.raises(KeyboardInterrupt):
+            took(line)
+        _cnative.configure({**config, "person": broken})
+        assert not took(line)
+    finally:
+        _cnative.configure(config)
+    assert took(line)
+
+
+@needs_native
+def test_reconfiguring_from_a_callback_is_refused() -> None:
+    """configure() would free the tables a running map() reads: it refuses, and the
+    record is handed back (the refusal is an ordinary exception in the callback)."""
+    from onepassword_ecs.mapping import _cnative  # type: ignore[attr-defined]
+
+    config = _native._configuration()
+    refused: list[str] = []
+
+    def reconfigure(raw: bytes) -> None:
+        try:
+            _cnative.configure(config)
+        except RuntimeError as error:
+            refused.append(str(error))
+        raise ValueError("handed back")
+
+    try:
+        _cnative.configure({**config, "person": reconfigure})
+        assert not took(corpus_lines(1)[0])
+    finally:
+        _cnative.configure(config)
+    assert refused and "while map() runs" in refused[0]

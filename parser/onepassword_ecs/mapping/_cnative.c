@@ -329,7 +329,9 @@ static Entry *memo_get(int kind, const char *raw, Py_ssize_t n) {
     PyObject *got = PyObject_CallOneArg(callback, arg);
     Py_DECREF(arg);
     if (got == NULL) {
-        PyErr_Clear(); /* Python decides this record, and reports its error if any */
+        /* An Exception: Python decides this record, and reports its error if any. A
+         * KeyboardInterrupt or SystemExit stays raised: map() returns it. */
+        if (PyErr_ExceptionMatches(PyExc_Exception)) PyErr_Clear();
         return NULL;
     }
     e = (Entry *)PyMem_Calloc(1, sizeof(Entry));
@@ -371,6 +373,9 @@ static Row item_unknown, signin_unrecognized, signin_none;
 static Str ecs_json, item_dataset, signin_dataset;
 static PyObject *item_dataset_obj, *signin_dataset_obj; /* event.dataset as str */
 static int configured;
+/* Calls of map() in progress (a callback may let another thread in, or call map()
+ * again): configure() and clear() refuse to free what they may be reading. */
+static int active;
 
 static void row_free(Row *row) {
     str_free(&row->key);
@@ -407,6 +412,10 @@ static PyObject *native_configure(PyObject *self, PyObject *config) {
     (void)self;
     if (!PyDict_Check(config)) {
         PyErr_SetString(PyExc_TypeError, "native mapper: configure takes a dict");
+        return NULL;
+    }
+    if (active) {
+        PyErr_SetString(PyExc_RuntimeError, "native mapper: configure() while map() runs");
         return NULL;
     }
     config_free();
@@ -463,6 +472,10 @@ fail:
 static PyObject *native_clear(PyObject *self, PyObject *unused) {
     (void)self;
     (void)unused;
+    if (active) {
+        PyErr_SetString(PyExc_RuntimeError, "native mapper: clear() while map() runs");
+        return NULL;
+    }
     memo_clear();
     Py_RETURN_NONE;
 }
@@ -1434,10 +1447,13 @@ static PyObject *native_map(PyObject *self, PyObject *const *args, Py_ssize_t na
     }
     char stack[4096];
     Buf b = {stack, 0, sizeof stack, 0, 0};
+    active++;
     int took = which == 1 ? item_usage(&b, v, stream.p ? &stream : NULL)
                           : signin_attempt(&b, v, stream.p ? &stream : NULL);
+    active--;
     if (!took || b.failed) {
         buf_free(&b);
+        if (PyErr_Occurred()) return NULL; /* an interrupt during a callback */
         Py_RETURN_NONE;
     }
     PyObject *out = PyBytes_FromStringAndSize(b.p, (Py_ssize_t)b.len);
