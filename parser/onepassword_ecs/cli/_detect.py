@@ -28,6 +28,7 @@ from ._common import (
     time_point,
 )
 from ._files import STDOUT, clashing_files
+from ._indicator_options import add_indicator_option, indicator_documents
 
 __all__ = ["EXIT_ALERTS", "add_rule_options", "register"]
 
@@ -59,9 +60,12 @@ def context_from_args(args: argparse.Namespace) -> Any:
 
     Raises DetectionError (bad context) or StageConfigError (bad lookup file).
     """
-    from ..detect import load_context
+    from ..detect import load_context, load_rules
 
-    context = load_context(args.context)
+    # [thresholds.ID] may name the rules that will run: a custom --rules folder's too.
+    rules_folders = getattr(args, "rules", None)
+    rule_names = {rule.name for rule in load_rules(rules_folders)} if rules_folders else None
+    context = load_context(args.context, rule_names)
     if not getattr(args, "lookups", None):
         return context
     from ..stages import load_lookups
@@ -148,6 +152,7 @@ def register(commands: Any) -> None:
         help="seconds between evaluations with --follow (default: 30)",
     )
     add_rule_options(detect)
+    add_indicator_option(detect)
     detect.set_defaults(handler=run)
 
 
@@ -171,6 +176,11 @@ def _usage(args: argparse.Namespace) -> str | None:
         return "--full evaluates everything: give no --since or --until"
     if args.assume_timezone and args.store:
         return "--assume-timezone reads raw records: give INPUT files, not --store"
+    if getattr(args, "indicators", None) and args.store:
+        return (
+            "--indicators matches records as they are read: give INPUT files, or match "
+            "when events are stored (convert/collect --indicators)"
+        )
     return None
 
 
@@ -220,15 +230,18 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
             from collections import Counter
 
             rejected: Counter[str] = Counter()
-            documents = (
-                d
-                for d in read_documents(
-                    args.inputs or ["-"],
-                    rejected,
-                    streams.stdin,
-                    assume_timezone=args.assume_timezone,
-                )
-                if args.until is None or _before(d, args.until)
+            documents = indicator_documents(
+                args,
+                (
+                    d
+                    for d in read_documents(
+                        args.inputs or ["-"],
+                        rejected,
+                        streams.stdin,
+                        assume_timezone=args.assume_timezone,
+                    )
+                    if args.until is None or _before(d, args.until)
+                ),
             )
             outcome, new = detect(
                 rules, context, documents, since_ns=args.since, until_ns=args.until
