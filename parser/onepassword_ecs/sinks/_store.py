@@ -143,7 +143,7 @@ class EventStore:
         self._strings: dict[Any, int] = {None: 0}  # no value: strings' NULL row
         self._dictionaries: dict[int, bytes] = {}
         self._dictionary_id: int | None = None
-        self._blocks = BlockCache(self._load_block)
+        self._blocks = BlockCache(self._load_block, str(path))
         self._resampled = False
         self._next_block: int | None = None
         self._helper: ThreadPoolExecutor | None = None
@@ -605,7 +605,6 @@ class EventStore:
             plan.append(len(selected))
             selected.append(f"f{index}.value")
         needs_document = any(isinstance(step, str) for step in plan)
-        block_at = len(selected)
         if needs_document:
             selected += ["r.block", "r.slot"]
         clauses, params = _ranges(since_ns, until_ns, prefix="r.")
@@ -616,7 +615,14 @@ class EventStore:
         order = "r.seq" if after_seq is not None else "r.ts_ns, r.seq"
         sql = f"SELECT {', '.join(selected)} FROM rows AS r {' '.join(joins)}{where}"
         sql += f" ORDER BY {order}"
-        cursor = self._connection.execute(sql, params)
+        with self._reading():
+            yield from self._batches(self._connection.execute(sql, params), plan, batch_size)
+
+    def _batches(
+        self, cursor: sqlite3.Cursor, plan: list[int | str], batch_size: int
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        needs_document = any(isinstance(step, str) for step in plan)
+        block_at = 3 + sum(isinstance(step, int) for step in plan)
         while True:
             fetched = cursor.fetchmany(batch_size)
             if not fetched:
@@ -649,10 +655,11 @@ class EventStore:
         listed = ", ".join(str(day) for day in days)
         sql = f"SELECT block, slot FROM rows WHERE day IN ({listed}) AND event_key = ? LIMIT 1"
         found: dict[str, dict[str, Any]] = {}
-        for event_id in dict.fromkeys(event_ids):
-            row = self._connection.execute(sql, (encode_key(event_id),)).fetchone()
-            if row is not None:
-                found[event_id] = orjson.loads(self._blocks.document(row[0], row[1]))
+        with self._reading():
+            for event_id in dict.fromkeys(event_ids):
+                row = self._connection.execute(sql, (encode_key(event_id),)).fetchone()
+                if row is not None:
+                    found[event_id] = orjson.loads(self._blocks.document(row[0], row[1]))
         return found
 
     def iter_encoded(
@@ -670,8 +677,9 @@ class EventStore:
             f"SELECT block, slot FROM rows{where} ORDER BY ts_ns, seq", params
         )
         document = self._blocks.document
-        for block, slot in cursor:
-            yield document(block, slot)
+        with self._reading():
+            for block, slot in cursor:
+                yield document(block, slot)
 
     def iter_documents(
         self, *, since_ns: int | None = None, until_ns: int | None = None
@@ -681,6 +689,14 @@ class EventStore:
             yield orjson.loads(encoded)
 
     # --- blocks ----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Turn SQLite's complaint about a damaged file, mid-read, into a StoreError."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_explain(self.path, exc, self.readonly)) from None
 
     def _document_of(self, block: int, slot: int) -> bytes:
         """``op_document(block, slot)`` in SQL: one document's canonical bytes."""
