@@ -383,7 +383,13 @@ class EventStore:
         """Wait for the helper's inserts; raise what went wrong there."""
         job, self._job = self._job, None
         if job is not None:
-            job.result()
+            try:
+                job.result()
+            except sqlite3.Error as exc:  # disk full, I/O error: nothing of it acknowledged
+                raise StoreError(
+                    f"{self.path}: could not store documents ({exc}); the documents since "
+                    "the last commit were not stored"
+                ) from None
 
     def _fresh(self, parsed: list[_Parsed]) -> list[int]:
         """Positions of the documents neither stored nor seen earlier in ``parsed``.
