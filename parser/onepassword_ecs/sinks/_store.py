@@ -60,15 +60,15 @@ _RESAMPLE_FROM = 64  # documents in a write worth making a dictionary from again
 _ACTION = [column.name for column in COLUMNS].index("action")
 _PROBE = 500  # ids per duplicate lookup (SQLite allows 32,766 parameters)
 
-_Parsed = tuple[bytes, str, int, bytes | str, tuple[Any, ...]]
-"""``(line, event_id, ts_ns, stored key, column values)`` of one document."""
+_Parsed = tuple[bytes, int, int, bytes | str, tuple[Any, ...]]
+"""``(line, day, ts_ns, stored key, column values)`` of one document."""
 
 
 def _parse(documents: Sequence[bytes]) -> list[_Parsed]:
     parsed = []
     for line in documents:
         event_id, ts_ns, values = event_row(orjson.loads(line), line)
-        parsed.append((line, event_id, ts_ns, encode_key(event_id), values))
+        parsed.append((line, _day(ts_ns), ts_ns, encode_key(event_id), values))
     return parsed
 
 
@@ -339,13 +339,13 @@ class EventStore:
             part = fresh[start : start + BLOCK_DOCUMENTS]
             parts.append([parsed[index][0] for index in part])
             for slot, index in enumerate(part):
-                _, _, ts_ns, key, values = parsed[index]
+                _, day, ts_ns, key, values = parsed[index]
                 ids = list(map(known, values))  # 0 for no value, None for a new one
                 if None in ids:
                     ids = [intern(value) for value in values]
                 seq = seqs[index] if seqs is not None else None
-                rows.append((seq, ts_ns, _day(ts_ns), key, block, slot, *ids))
-                day_key = (_day(ts_ns), ids[_DATASET] or 0)
+                rows.append((seq, ts_ns, day, key, block, slot, *ids))
+                day_key = (day, ids[_DATASET] or 0)
                 counts[day_key] = counts.get(day_key, 0) + 1
         first = self._next_block - len(parts)
         job = (parts, first, dictionary_id, dictionary, rows, counts)
@@ -398,8 +398,8 @@ class EventStore:
         index, instead of one query per document.
         """
         by_day: dict[int, list[bytes | str]] = {}
-        for _, _, ts_ns, key, _ in parsed:
-            by_day.setdefault(_day(ts_ns), []).append(key)
+        for _, day, _, key, _ in parsed:
+            by_day.setdefault(day, []).append(key)
         stored: set[tuple[int, bytes | str]] = set()
         for day, keys in by_day.items():
             for start in range(0, len(keys), _PROBE):
@@ -411,8 +411,8 @@ class EventStore:
                 ):
                     stored.add((day, key))
         fresh = []
-        for index, (_, _, ts_ns, key, _) in enumerate(parsed):
-            identity = (_day(ts_ns), key)
+        for index, (_, day, _, key, _) in enumerate(parsed):
+            identity = (day, key)
             if identity not in stored:
                 stored.add(identity)
                 fresh.append(index)
