@@ -58,8 +58,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import onepassword_ecs
 from _corpus import MIX, Corpus
-from onepassword_ecs import normalize
+from onepassword_ecs import normalize, normalize_bytes
 from onepassword_ecs._errors import NormalizationError
+from onepassword_ecs.mapping import _native, mapper_implementation
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = 20260217
@@ -245,6 +246,42 @@ def time_library(lines: list[bytes]) -> float:
     return time.perf_counter() - start
 
 
+def time_bytes(lines: list[bytes]) -> float:
+    """``normalize_bytes``: what the CLI's bytes path costs per record."""
+    to_bytes = normalize_bytes
+    start = time.perf_counter()
+    for line in lines:
+        try:  # noqa: SIM105
+            to_bytes(line)
+        except NormalizationError:
+            pass
+    return time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def pure_path() -> Any:
+    """The native mapper switched off in this process (a no-op where it is not built)."""
+    _native.disable()
+    try:
+        yield
+    finally:
+        _native.enable()
+
+
+def in_process(lines: list[bytes], rounds: int) -> dict[str, float]:
+    """Records per second of the floor, normalize and normalize_bytes, each with the
+    native mapper and on the pure path, best of ``rounds``, interleaved in one process."""
+    rates: dict[str, float] = {}
+    rates["floor_rps"] = len(lines) / best_of(rounds, lambda: time_floor(lines))
+    rates["library_rps"] = len(lines) / best_of(rounds, lambda: time_library(lines))
+    rates["bytes_rps"] = len(lines) / best_of(rounds, lambda: time_bytes(lines))
+    with pure_path():
+        check_library(lines)  # warm the pure path's memos as the native run was warmed
+        rates["library_pure_rps"] = len(lines) / best_of(rounds, lambda: time_library(lines))
+        rates["bytes_pure_rps"] = len(lines) / best_of(rounds, lambda: time_bytes(lines))
+    return rates
+
+
 def check_library(lines: Iterable[bytes]) -> int:
     """Untimed pass: count rejections, and warm the lookup tables and caches.
 
@@ -288,7 +325,7 @@ class ChildRun:
     returncode: int
 
 
-def run_child(command: list[str], stderr_path: Path) -> ChildRun:
+def run_child(command: list[str], stderr_path: Path, env: dict[str, str] | None = None) -> ChildRun:
     """Run ``command`` through the wrapper; return its wall time and peak RSS.
 
     The time is taken inside the wrapper, around the child alone (the wrapper's own
@@ -304,6 +341,7 @@ def run_child(command: list[str], stderr_path: Path) -> ChildRun:
             stdout=subprocess.PIPE,
             stderr=stderr,
             check=False,
+            env=env,
         )
     if result.returncode != 0:
         raise SystemExit(
@@ -347,7 +385,7 @@ def count_lines(path: Path) -> int:
     return count
 
 
-def run_cli(source: Path, work: Path, workers: int, expected: int) -> ChildRun:
+def run_cli(source: Path, work: Path, workers: int, expected: int, pure: bool = False) -> ChildRun:
     """One CLI run; fails loudly unless every record came out as a document or an error.
 
     Exit status 1 (some records rejected) is accepted: the rejected count is then shown,
@@ -355,7 +393,8 @@ def run_cli(source: Path, work: Path, workers: int, expected: int) -> ChildRun:
     """
     target, errors = work / "cli-out.ndjson", work / "cli-errors.ndjson"
     log = work / "cli-stderr.txt"
-    run = run_child(cli_command(source, target, errors, workers), log)
+    env = {**os.environ, "ONEPASSWORD_ECS_PURE": "1"} if pure else None
+    run = run_child(cli_command(source, target, errors, workers), log, env)
     if run.returncode not in (0, 1):
         raise SystemExit(
             f"bench: the CLI failed with exit status {run.returncode}:\n"
@@ -405,7 +444,11 @@ def profile(count: int, seed: int, top: int) -> str:
 # -- report --------------------------------------------------------------------------
 
 
-CALLGRIND_MODES = ("baseline", "floor", "library", "bytes")
+# A "-pure" mode runs the probe with ONEPASSWORD_ECS_PURE=1 (the native mapper off), and
+# is measured against the pure baseline (its warm-up takes the pure path too).
+CALLGRIND_MODES = (
+    "baseline", "floor", "library", "bytes", "baseline-pure", "library-pure", "bytes-pure",
+)  # fmt: skip
 CALLGRIND_WARMUP = 1_000
 
 
@@ -416,17 +459,21 @@ def callgrind_instructions(mode: str, corpus: Path, warmup: int, work: Path) -> 
     exactly from run to run; the count does not depend on the machine's load.
     """
     out = work / f"callgrind.{mode}.out"
+    probe_mode, pure = mode.removesuffix("-pure"), mode.endswith("-pure")
     command = [
         "valgrind",
         "--tool=callgrind",
         f"--callgrind-out-file={out}",
         sys.executable,
         str(Path(__file__).resolve().parent / "_callgrind_probe.py"),
-        mode,
+        probe_mode,
         str(corpus),
         str(warmup),
     ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
+    env.pop("ONEPASSWORD_ECS_PURE", None)
+    if pure:
+        env["ONEPASSWORD_ECS_PURE"] = "1"
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         return None
@@ -442,11 +489,16 @@ def callgrind(count: int, seed: int, tmp: str | None) -> str:
     Each figure is one probe run minus the baseline run (same imports, corpus and
     warm-up, no loop), divided by the records in the loop.
     """
-    lines = [f"callgrind: {count:,} records after {CALLGRIND_WARMUP:,} warm-up, seed {seed}"]
+    lines = [
+        f"callgrind: {count:,} records after {CALLGRIND_WARMUP:,} warm-up, seed {seed}; "
+        f'mapper: {mapper_implementation()} ("-pure": ONEPASSWORD_ECS_PURE=1)'
+    ]
     with tempfile.TemporaryDirectory(prefix="onepassword-ecs-callgrind-", dir=tmp) as folder:
         work = Path(folder)
         corpus = work / "corpus.ndjson"
-        write_corpus(corpus, count + CALLGRIND_WARMUP, 0, seed)
+        kept, _corpus = write_corpus(
+            corpus, count + CALLGRIND_WARMUP, count + CALLGRIND_WARMUP, seed
+        )
         # Two at a time: the counts do not depend on load, only the waiting does.
         with ThreadPoolExecutor(max_workers=2) as pool:
             runs = {
@@ -454,21 +506,40 @@ def callgrind(count: int, seed: int, tmp: str | None) -> str:
                 for mode in CALLGRIND_MODES
             }
             counts = {mode: run.result() for mode, run in runs.items()}
-    base = counts["baseline"]
-    if base is None:
-        raise RuntimeError("the callgrind baseline run failed")
     per_record: dict[str, float] = {}
-    for mode in CALLGRIND_MODES[1:]:
+    for mode in CALLGRIND_MODES:
+        if mode.startswith("baseline"):
+            continue
+        base = counts["baseline-pure" if mode.endswith("-pure") else "baseline"]
         total = counts[mode]
+        if base is None:
+            raise RuntimeError(f"the callgrind baseline run for {mode} failed")
         if total is None:
-            lines.append(f"  {mode:<8} (not available)")
+            lines.append(f"  {mode:<13} (not available)")
             continue
         per_record[mode] = (total - base) / count
-        lines.append(f"  {mode:<8} {per_record[mode]:>10,.0f} instructions per record")
+        lines.append(f"  {mode:<13} {per_record[mode]:>10,.0f} instructions per record")
     floor = per_record["floor"]
-    for mode in ("library", "bytes"):
+    for mode in ("library", "bytes", "library-pure", "bytes-pure"):
         if mode in per_record:
-            lines.append(f"  {mode} / floor: {floor / per_record[mode]:.3f} (in instructions)")
+            ratio = floor / per_record[mode]
+            lines.append(f"  {mode + ' / floor:':<21}{ratio:>6.3f} (in instructions)")
+    # Wall clock in the same run, on the same records (after the valgrind runs, so the
+    # two do not compete for the machine).
+    sample = kept[CALLGRIND_WARMUP:]
+    check_library(kept[:CALLGRIND_WARMUP])
+    load = load_average()
+    rates = in_process(sample, 5)
+    lines.append(
+        f"wall clock, best of 5, same records; 1-min load average {load} before, "
+        f"{load_average()} after:"
+    )
+    for key in ("floor", "library", "bytes", "library_pure", "bytes_pure"):
+        rate = rates[key + "_rps"]
+        lines.append(
+            f"  {key.replace('_', '-'):<13} {rate:>10,.0f} records/s "
+            f"{rate / rates['floor_rps']:>6.3f} x floor"
+        )
     return "\n".join(lines)
 
 
@@ -487,6 +558,7 @@ def render(figures: dict[str, Any]) -> str:
         f"machine: {m['cpu']}, {m['cores']} cores, {m['python']}, orjson {m['orjson']}",
         f"         {m['os']}; 1-min load average {m['load_before']} before, "
         f"{m['load_after']} after",
+        f"mapper:  {m.get('mapper', 'pure')} (the pure path is measured beside it)",
         f"code:    onepassword-ecs {m['onepassword_ecs']}, git {m['git']}, "
         f"sources sha256 {m['package_sha256']} ({m['package']})",
         f"corpus:  {c['mix']}; {c['mean_line_bytes']:.0f} bytes/line on average",
@@ -503,9 +575,13 @@ def render(figures: dict[str, Any]) -> str:
     n = c["records"]
     row(f"floor: orjson loads+dumps, in-process ({n:,})", r["floor_rps"])
     row(f"library: dumps(normalize(line)), in-process ({n:,})", r["library_rps"])
+    row(f"library, pure path ({n:,})", r.get("library_pure_rps"))
+    row(f"bytes: normalize_bytes(line), in-process ({n:,})", r.get("bytes_rps"))
+    row(f"bytes, pure path ({n:,})", r.get("bytes_pure_rps"))
     n = c["cli_records"]
     row(f"copier: orjson line copier, subprocess ({n:,})", r["copier_rps"])
     row(f"CLI: convert -o OUT --quiet ({n:,})", r["cli_rps"])
+    row(f"CLI, pure path (ONEPASSWORD_ECS_PURE=1) ({n:,})", r.get("cli_pure_rps"))
     row(f"CLI: convert -o OUT --quiet --workers 2 ({n:,})", r["cli_workers2_rps"])
     lines.append(f"{'CLI start-up (--version), seconds':<52}{r['cli_startup_s']:>12.3f}")
     lines.append(
@@ -603,6 +679,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     info = machine()
+    info["mapper"] = mapper_implementation()
     load_before = load_average()
     say(f"machine: {info['cpu']}, {info['cores']} cores, {info['python']}")
     results: dict[str, Any] = {}
@@ -617,10 +694,7 @@ def main(argv: list[str] | None = None) -> int:
 
         say(f"in-process: {len(sample):,} records, best of {args.rounds}")
         results["rejected"] = check_library(sample)
-        floor = best_of(args.rounds, lambda: time_floor(sample))
-        library = best_of(args.rounds, lambda: time_library(sample))
-        results["floor_rps"] = len(sample) / floor
-        results["library_rps"] = len(sample) / library
+        results.update(in_process(sample, args.rounds))
 
         cli_path = corpus_path
         if args.cli_records != total:
@@ -642,6 +716,8 @@ def main(argv: list[str] | None = None) -> int:
         clis = [run_cli(cli_path, work, 1, n) for _ in range(args.rounds)]
         results["copier_rps"] = n / min(run.seconds for run in copiers)
         results["cli_rps"] = n / min(run.seconds for run in clis)
+        clis = [run_cli(cli_path, work, 1, n, pure=True) for _ in range(args.rounds)]
+        results["cli_pure_rps"] = n / min(run.seconds for run in clis)
         results["copier_max_rss_mb"] = max(run.max_rss_mb for run in copiers)
         results["cli_max_rss_mb"] = max(run.max_rss_mb for run in clis)
         results["cli_workers2_rps"] = None

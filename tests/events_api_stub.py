@@ -8,7 +8,9 @@ every failure the collector must survive:
 * the same cursor back on an empty page when there is nothing new;
 * ``has_more=true`` with an empty page and a new cursor (``empty_pages``);
 * 429 with or without ``Retry-After``, 500, or any status, optionally answered too
-  late for the client's timeout (:meth:`fail_next`);
+  late for the client's timeout, or trickled one byte at a time (:meth:`fail_next`);
+* pages that repeat records already delivered with ``has_more=true`` and a new cursor,
+  for ever (``replay``);
 * 400 for a cursor it no longer knows (:meth:`forget_cursors`);
 * 401 for a stream the token does not cover, or an unknown token;
 * v1 and v2 shapes: v1 endpoints drop the v2 MSP fields, the v1 introspection
@@ -53,6 +55,9 @@ class Fault:
     endpoint: str | None = None
     body: bytes | None = None
     stall: float = 0.0
+    trickle: float = 0.0
+    """Seconds between the answer's bytes (headers and body): a server that never
+    lets a read time out."""
 
 
 @dataclass
@@ -77,6 +82,7 @@ class StubState:
     rate_limit_retry_after: bool = True
     delay: float = 0.0
     empty_pages: int = 0
+    replay: bool = False
     generation: int = 1
     events: dict[str, list[dict[str, Any]]] = field(
         default_factory=lambda: {feature: [] for feature in FEATURES}
@@ -137,6 +143,8 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the test reads ``requests`` instead."""
 
+    trickle = 0.0
+
     def _answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         payload = body if isinstance(body, bytes) else orjson.dumps(body)
         self.send_response(status)
@@ -145,7 +153,13 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(payload)
+        if not self.trickle:
+            self.wfile.write(payload)
+            return
+        for position in range(len(payload)):
+            time.sleep(self.trickle)
+            self.wfile.write(payload[position : position + 1])
+            self.wfile.flush()
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -162,6 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = "<invalid json>"
         stub = self.server.stub
         arrived = time.time()
+        self.trickle = 0.0
         status, answer, headers = self._route(method, body, arrived)
         with stub.lock:
             stub.requests.append(
@@ -197,6 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
             if stub.faults and stub.faults[0].endpoint in (None, endpoint):
                 fault = stub.faults.popleft()
         if fault is not None:
+            self.trickle = fault.trickle
             if fault.stall:  # answer too late: the client's read timeout fires first
                 time.sleep(fault.stall)
             if fault.body is not None:
@@ -274,6 +290,14 @@ class _Handler(BaseHTTPRequestHandler):
                     "n": 0,
                 }
                 given = None
+            if stub.replay and given is not None:  # the first page again, for ever
+                stub.nonce += 1
+                moved = {**state, "n": stub.nonce}
+                again = [
+                    _v1_shape(r) if v1 else copy.deepcopy(r)
+                    for r in stub.events[endpoint][: state["l"]]
+                ]
+                return 200, {"items": again, "cursor": _encode_cursor(moved), "has_more": True}, {}
             if stub.empty_pages > 0 and given is not None:
                 stub.empty_pages -= 1
                 stub.nonce += 1
@@ -287,7 +311,8 @@ class _Handler(BaseHTTPRequestHandler):
             while position < len(events) and len(items) < state["l"]:
                 record = events[position]
                 position += 1
-                when = _parse_time(record.get("timestamp"))
+                # A hostile item (not an object) has no time: it is always sent.
+                when = _parse_time(record.get("timestamp")) if isinstance(record, dict) else None
                 if when is not None and start is not None and when < start:
                     continue
                 if when is not None and end is not None and when >= end:
@@ -361,10 +386,11 @@ class StubEventsApi:
         endpoint: str | None = None,
         body: bytes | None = None,
         stall: float = 0.0,
+        trickle: float = 0.0,
     ) -> None:
         with self.state.lock:
             for _ in range(count):
-                self.state.faults.append(Fault(status, retry_after, endpoint, body, stall))
+                self.state.faults.append(Fault(status, retry_after, endpoint, body, stall, trickle))
 
     def forget_cursors(self) -> None:
         """Every cursor handed out so far becomes unknown: requests with it get 400."""

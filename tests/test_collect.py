@@ -585,7 +585,8 @@ def test_several_accounts_one_failing_does_not_stop_the_other(
     [
         (["--url", "http://events.example.com"], "refusing plain HTTP"),
         (["--url", "ftp://127.0.0.1"], "not an http(s) URL"),
-        (["--token", "ops_secret_value"], "unrecognized arguments"),
+        (["--token", "ops_secret_value"], "--token is not accepted"),
+        (["--token=ops_secret_value"], "--token is not accepted"),
         (["--since", "yesterday"], "not a time or a duration"),
         (["--rate-limit", "600"], "not a rate limit"),
         (["--streams", "logins"], "unknown stream"),
@@ -605,6 +606,7 @@ def test_usage_errors_exit_2(
     assert status == 2
     assert message in stderr
     assert "token file" not in stderr  # --token is not an abbreviation of --token-file
+    assert "ops_secret_value" not in stderr  # a value that may be a secret is never echoed
 
 
 def test_no_token_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -655,6 +657,9 @@ def test_bytes_past_the_committed_length_are_cut_on_start(
     committed = out.stat().st_size
     with out.open("ab") as handle:
         handle.write(b'{"event": {"id": "UNCOMMITTED"}}\n{"half a li')
+    # What the collector records before it writes past the committed length.
+    with sqlite3.connect(tmp_path / "state.sqlite3") as db:
+        db.execute("UPDATE outputs SET pending=?", (out.stat().st_size + 100,))
     second = feed(api, 2, prefix="B")
     status, _, stderr = run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))
     assert status == 0
@@ -663,6 +668,26 @@ def test_bytes_past_the_committed_length_are_cut_on_start(
     assert orjson.loads(lines[0]) == {"kept": "a line that was there before the collector"}
     assert ids([orjson.loads(x) for x in lines[1:]]) == {u: 1 for u in first | second}
     assert out.stat().st_size > committed
+
+
+def test_bytes_someone_else_appended_are_refused_not_cut(
+    api: StubEventsApi, tmp_path: Path
+) -> None:
+    """Issue 21 item 21: the collector cuts only what it wrote itself."""
+    feed(api, 4, prefix="A")
+    out = tmp_path / "out.ndjson"
+    assert run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))[0] == 0
+    committed = out.stat().st_size
+    with out.open("ab") as handle:  # another program appends between runs
+        handle.write(b'{"someone": "else"}\n')
+    before = out.read_bytes()
+    feed(api, 2, prefix="B")
+    status, _, stderr = run_cli(collect_args(api, tmp_path, "--once", "-o", str(out)))
+    assert status == 2
+    assert "did not write" in stderr and f"truncate -s {committed}" in stderr
+    assert out.read_bytes() == before  # nothing cut, nothing appended
+    with sqlite3.connect(tmp_path / "state.sqlite3") as db:
+        assert db.execute("SELECT length FROM outputs").fetchone() == (committed,)
 
 
 def test_a_second_collector_on_the_same_state_is_refused(
@@ -832,13 +857,13 @@ def test_a_sink_that_cannot_write_fails_the_run_without_moving_the_cursor(
         )
 
 
-def test_the_readme_accounts_file_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_guide_accounts_file_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import re
 
     from onepassword_ecs.collect import AccountDefaults, load_accounts_file
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Collect from 1Password", 1)[1].split("\n## ", 1)[0]
+    guide = (Path(__file__).parent.parent / "docs" / "collector.md").read_text(encoding="utf-8")
+    section = guide.split("## Setting it up", 1)[1].split("\n## ", 1)[0]
     (block,) = re.findall(r"```toml\n(.*?)```", section, re.S)
     token_file = tmp_path / "acme.token"
     token_file.write_text(new_token())

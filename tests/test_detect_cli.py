@@ -172,15 +172,15 @@ def test_since_limits_alerts_but_keeps_history(tmp_path: Path) -> None:
     assert later.returncode == 0
 
 
-def test_rules_list_shows_33_rules_and_matrix(tmp_path: Path) -> None:
+def test_rules_list_shows_36_rules_and_matrix(tmp_path: Path) -> None:
     result = _main("rules", "list")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split()[:4] == ["rule", "kind", "level", "state"]
-    rows = {line.split()[0]: line for line in lines[1:34]}
-    assert len(rows) == 33
+    rows = {line.split()[0]: line for line in lines[1:37]}
+    assert len(rows) == 36
     assert "needs admins" in rows["admin_action_by_non_admin"]
-    assert "33 rules, 28 run with this context" in result.stdout
+    assert "36 rules, 31 run with this context" in result.stdout
     context = tmp_path / "ctx.toml"
     context.write_text(
         'admins = ["alice.kowalski@acme.example"]\nprivileged_groups = ["g"]\n'
@@ -188,14 +188,14 @@ def test_rules_list_shows_33_rules_and_matrix(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     full = _main("rules", "list", "--context", str(context))
-    assert "33 rules, 33 run with this context" in full.stdout
+    assert "36 rules, 36 run with this context" in full.stdout
 
 
 def test_export_to_stdout_lists_unsupported() -> None:
     result = _main("rules", "export", "--target", "splunk")
     assert result.returncode == 0, result.stderr
     lines = {line["rule"]: line for line in map(json.loads, result.stdout.splitlines())}
-    assert len(lines) == 33
+    assert len(lines) == 36
     assert lines["mfa_disabled_account"]["query"].startswith(
         'event.dataset="1password.audit_events"'
     )

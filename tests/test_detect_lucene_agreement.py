@@ -29,7 +29,7 @@ def _test_documents() -> dict[str, dict[str, Any]]:
     for path in sorted(RULES_DIR.glob("*.cases.json")):
         for case in json.loads(path.read_text(encoding="utf-8"))["cases"]:
             for record in case["records"]:
-                document = normalize(record)
+                document = normalize(record, assume_timezone=case.get("assume_timezone"))
                 documents[document["event"]["id"]] = document
     return documents
 

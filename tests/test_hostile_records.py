@@ -281,3 +281,65 @@ def test_page_records_read_in_one_pass_convert_like_their_text() -> None:
     assert [normalize(item) for item in items] == [normalize(line) for line in lines]
     record = decode_json(b'{"items": [{"a": 1}], "uuid": "X"}')  # a record, not a page
     assert record["items"][0].__class__ is dict
+
+
+# --- issue 21, item 25: an item that is an array is one record, never nothing ---------
+
+
+@pytest.mark.parametrize("item", [b"[]", b"[[]]", b"[{}, {}]", b'{"items": []}', b"[1]"])
+def test_a_page_item_that_is_an_array_is_one_rejected_record(item: bytes) -> None:
+    """The collector sends each item of a page as its own unit (``whole_records``): an
+    item that is an array, even an empty one, is one record, rejected with a reason,
+    so records read = written + rejected holds for every page."""
+    from onepassword_ecs.stream import Task, convert_chunk
+
+    good = orjson.dumps(signin(uuid="WHOLE0000000000000000000001"))
+    units: list[tuple[int, bytes]] = [(1, good), (2, item), (3, good.replace(b"0001", b"0002"))]
+    result = convert_chunk(Task({"stream": "signin_attempts"}, units, whole_records=True))
+    assert (result.read, result.written) == (3, 2)
+    assert sum(result.rejected.values()) == 1
+    [error] = [orjson.loads(line) for line in result.errors.splitlines()]
+    assert error["line"] == 2 and error["reason"] in ("not_an_object", "unknown_dataset")
+
+
+def test_a_file_line_that_is_an_empty_array_is_still_no_record() -> None:
+    """Files keep their meaning: a line ``[]`` is an export of nothing."""
+    from onepassword_ecs.stream import Task, convert_chunk
+
+    result = convert_chunk(Task({"source": "f"}, [(1, b"[]"), (2, b"[[]]")]))
+    assert (result.read, result.written, sum(result.rejected.values())) == (1, 0, 1)
+
+
+def test_the_collector_reports_an_empty_array_item(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end: a page holding ``[]`` among its items, through ``collect --once``."""
+    from collect_helpers import (
+        collect_args,
+        make_events,
+        new_token,
+        read_ndjson,
+        run_cli,
+        start_stub,
+    )
+
+    token = new_token()
+    monkeypatch.setenv("EVENTS_API_TOKEN", token)
+    api = start_stub(token)
+    try:
+        events = make_events("itemusages", 3, prefix="W")
+        api.add("itemusages", [events[0], [], events[1], events[2]])  # type: ignore[list-item]
+        out, errors = tmp_path / "out.ndjson", tmp_path / "errors.ndjson"
+        args = collect_args(
+            api, tmp_path, "--once", "--streams", "itemusages", "-o", str(out), "--errors",
+            str(errors),
+        )  # fmt: skip
+        status, _, stderr = run_cli(args)
+    finally:
+        api.stop()
+    assert len(read_ndjson(out)) == 3, stderr
+    rejected = read_ndjson(errors)
+    assert [(entry["stream"], entry["reason"]) for entry in rejected] == [
+        ("item_usages", "not_an_object")
+    ]
+    assert status == 0, stderr

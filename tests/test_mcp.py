@@ -111,7 +111,8 @@ def test_tools_answer_through_a_real_client_session(
         assert "less than or equal to 200" in await error(session, "search_events", limit=10**6)
         assert "pattern" in await error(session, "vault_access", vault="../../etc/passwd")
         assert "nobody called" in await error(session, "user_timeline", user="nobody@x.example")
-        assert "not a time" in await error(session, "anomalies", since="last tuesday")
+        since_error = await error(session, "anomalies", since="last tuesday")
+        assert "expected an RFC 3339 time" in since_error
 
     session_with(activity_store, scenario)
     assert hashlib.sha256(activity_store.read_bytes()).hexdigest() == before
@@ -130,3 +131,64 @@ def test_mcp_refuses_a_missing_store(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "no such store" in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("line", "code", "message"),
+    [
+        (b"not json at all", -32700, "Parse error"),
+        (b'{"jsonrpc": "2.0", "id": 7, "method": ', -32700, "Parse error"),
+        (b"\xff\xfe garbage", -32700, "Parse error"),
+        (b'{"jsonrpc": "2.0", "hello": 1}', -32600, "Invalid Request"),
+    ],
+)
+def test_malformed_json_rpc_gets_an_error_reply_and_the_server_reads_on(
+    tmp_path: Path, line: bytes, code: int, message: str
+) -> None:
+    """Issue 21, item 19: JSON-RPC 2.0 answers what it cannot read (``"id": null``),
+    and the connection stays usable: the request after it is answered."""
+    import json
+    import subprocess
+
+    from onepassword_ecs.sinks import EventStore
+
+    store = tmp_path / "events.db"
+    EventStore.open(store).close()
+    with subprocess.Popen(
+        [sys.executable, "-m", "onepassword_ecs", "mcp", "--store", str(store)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    ) as process:
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            # Standard input stays open until both replies are read, as a client keeps it.
+            process.stdin.write(line + b"\n" + b'{"jsonrpc": "2.0", "id": 1, "method": "ping"}\n')
+            process.stdin.flush()
+            replies = [json.loads(reply) for reply in _read_lines(process.stdout, 2)]
+            process.stdin.close()
+            process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert replies[0] == {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}
+    assert replies[1] == {"jsonrpc": "2.0", "id": 1, "result": {}}
+    assert process.returncode == 0
+
+
+def _read_lines(stream: Any, count: int, timeout: float = 60) -> list[bytes]:
+    """``count`` lines from a subprocess's output, failing after ``timeout`` seconds."""
+    import os
+    import select
+    import time
+
+    data = b""
+    deadline = time.monotonic() + timeout
+    while data.count(b"\n") < count:
+        left = deadline - time.monotonic()
+        ready, _, _ = select.select([stream], [], [], max(left, 0))
+        assert ready, f"no reply from the MCP server; got {data!r}"
+        chunk = os.read(stream.fileno(), 65536)
+        assert chunk, f"the MCP server closed its output; got {data!r}"
+        data += chunk
+    return data.splitlines()[:count]

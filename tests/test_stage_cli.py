@@ -179,3 +179,20 @@ def test_stages_run_in_worker_processes_with_the_same_bytes(workers: str) -> Non
     assert one.returncode == many.returncode == 0, many.stderr
     assert one.stdout == many.stdout
     assert b"Bob Tanaka" not in many.stdout and b"Administrators" in many.stdout
+
+
+@pytest.mark.parametrize("mode", ["hash", "mask", "drop"])
+def test_a_name_with_a_bidi_mark_is_redacted_in_message_and_the_store(
+    mode: str, tmp_path: Path
+) -> None:
+    """Issue 21, item 1, as reported: ``Dana\\u200f Levi`` through ``convert --store``."""
+    record = orjson.loads((STAGES / "redact-hash" / "signin_ip_blocked.json").read_bytes())
+    record["target_user"]["name"] = "Dana\u200f Levi"
+    store = tmp_path / "events.db"
+    options = ["--redact", f"people={mode}", "--keep-original", "--store", store, "-o", "-"]
+    result = _cli(*options, env={REDACT_KEY_ENV: KEY}, stdin=orjson.dumps(record) + b"\n")
+    assert result.returncode == 0, result.stderr
+    document = orjson.loads(result.stdout)
+    assert "Dana" not in document["message"] and "Levi" not in document["message"]
+    assert b"Dana" not in result.stdout and b"Levi" not in result.stdout
+    assert b"Dana" not in store.read_bytes() and b"Levi" not in store.read_bytes()

@@ -181,13 +181,13 @@ def test_collects_config_file_redacts_with_its_redact_table(
 
 
 def test_the_readme_example_runs_as_shown(tmp_path: Path) -> None:
-    """The README's --stage-config block: the command, run from the clone with
-    docs/examples/redaction.toml, prints the document the README shows."""
+    """docs/enrichment.md's --stage-config block: the command, run from the clone with
+    docs/examples/redaction.toml, prints the document the guide shows."""
     import re
     import shlex
 
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```console\n(.*?)```", readme, re.DOTALL)
+    guide = (REPO / "docs" / "enrichment.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```console\n(.*?)```", guide, re.DOTALL)
     (block,) = [block for block in blocks if "--stage-config" in block]
     command_text, shown = block.split("\n$ ", 1)[0], block.strip().splitlines()[-1]
     command_line = command_text.removeprefix("$ ").replace("\\\n", " ").split(" | ")[0]

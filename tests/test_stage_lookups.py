@@ -315,3 +315,103 @@ def test_a_busy_enricher_sees_a_changed_file_within_a_stride(tmp_path: Path) -> 
     assert pickle.loads(pickle.dumps(stage))(_join_uuid_only())["user"]["target"]["group"][
         "name"
     ] == ("Administrators")
+
+
+# --- issue 21, item 22: a big lookup file in bounded memory -------------------------
+
+
+def _corpus_lookups(pack: bool) -> tuple[Any, Any]:
+    import sys
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    from _corpus import Corpus
+
+    corpus = Corpus(5)
+    lookups = load_lookups([LOOKUPS])
+    for uuid in corpus.vaults[:50]:
+        lookups.add("vault", uuid.upper(), f"Vault {uuid[:4]}")
+    for uuid in corpus.items[:3000]:
+        lookups.add("item", uuid, f"Item {uuid[:4]}")
+        lookups.add("item", uuid, f"Item {uuid[:5]} renamed")  # later wins
+    for person in corpus.users[:200]:
+        lookups.add("user", person["uuid"], person["name"])
+        lookups.add("user", person["uuid"], person["email"])
+    if pack:
+        lookups.pack()
+    return corpus, lookups
+
+
+def test_packed_tables_answer_as_the_dicts_do() -> None:
+    _, plain = _corpus_lookups(pack=False)
+    _, packed = _corpus_lookups(pack=True)
+    assert packed.packed and not plain.packed
+    for kind in ("users", "groups", "vaults", "items"):
+        table, compact = getattr(plain, kind), getattr(packed, kind)
+        assert len(compact) == len(table)
+        assert dict(compact.items()) == dict(table)  # iteration, values, later wins
+        for key in list(table)[:500]:
+            assert compact.get(key) == table[key] and key in compact
+        assert compact.get("nosuchuuid0000000000000000") is None
+        assert "nosuchuuid0000000000000000" not in compact
+        with pytest.raises(KeyError):
+            compact["nosuchuuid0000000000000000"]
+    assert packed.name_of("K5DMGFS5VSKKNTTLSXAXC7UWLK") == "Administrators"
+
+
+def test_enrichment_is_the_same_with_packed_tables() -> None:
+    corpus, plain = _corpus_lookups(pack=False)
+    _, packed = _corpus_lookups(pack=True)
+    for raw in corpus.lines(1500):
+        document = normalize(raw)
+        one = enrich(orjson.loads(orjson.dumps(document)), plain)
+        other = enrich(orjson.loads(orjson.dumps(document)), packed)
+        assert orjson.dumps(one) == orjson.dumps(other)
+
+
+def test_tables_are_packed_past_the_threshold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from onepassword_ecs.stages import _lookups
+
+    monkeypatch.setattr(_lookups, "PACK_ABOVE", 10)
+    rows = [f"U{n:025d},user,Person {n}\nU{n:025d},user,p{n}@x.example\n" for n in range(8)]
+    rows += [f"V{n:025d},vault,Vault {n}\n" for n in range(8)]
+    path = tmp_path / "big.csv"
+    path.write_text("uuid,kind,name\n" + "".join(rows), encoding="utf-8")
+    lookups = load_lookups([path])
+    assert lookups.packed
+    assert lookups.users["u0000000000000000000000007"] == ("Person 7", "p7@x.example")
+    assert lookups.vaults.get("v0000000000000000000000003") == "Vault 3"
+    assert len(lookups) == 16
+
+
+def _memory(rows: int) -> dict[str, float]:
+    import sys
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    import tempfile
+
+    import bench_lookup_memory
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "lookups.csv"
+        bench_lookup_memory.write_csv(path, rows)
+        return bench_lookup_memory.measure(path)
+
+
+def test_a_big_lookup_file_costs_at_most_twice_its_size() -> None:
+    """100,000 CSV rows (7.5 MB, packed from the first row): what a process holds after
+    loading them, and its peak while loading, stay under twice the file's size (the
+    dicts used before cost 3.3 times it)."""
+    figures = _memory(100_000)
+    assert figures["rows"] >= 99_000
+    assert figures["held_mb"] <= 2 * figures["file_mb"], figures
+    assert figures["peak_mb"] <= 2 * figures["file_mb"], figures
+
+
+@pytest.mark.slow
+def test_the_issue_s_million_row_file_costs_at_most_twice_its_size() -> None:
+    figures = _memory(1_000_000)
+    assert figures["file_mb"] > 70
+    assert figures["held_mb"] <= 2 * figures["file_mb"], figures
+    assert figures["peak_mb"] <= 2 * figures["file_mb"], figures

@@ -34,6 +34,13 @@ SOURCE_ROOTS = {
 }
 # Files in the source roots that are not meant to ship (build and editor leftovers).
 NOT_SHIPPED_SUFFIXES = (".pyc", ".so", ".o", ".pyd")
+# Sources of compiled extensions: in the sdist, never in the wheel (the wheel has the
+# compiled module instead, when a compiler was present at build time).
+SOURCE_ONLY_SUFFIXES = (".c",)
+EXTENSIONS = ("onepassword_ecs/mapping/_cnative",)
+HAS_COMPILER = (
+    shutil.which(os.environ.get("CC", "cc")) is not None or shutil.which("gcc") is not None
+)
 
 
 def _tree_files() -> set[str]:
@@ -43,7 +50,7 @@ def _tree_files() -> set[str]:
         for path in folder.rglob("*"):
             if not path.is_file() or "__pycache__" in path.parts:
                 continue
-            if path.name.endswith(NOT_SHIPPED_SUFFIXES):
+            if path.name.endswith(NOT_SHIPPED_SUFFIXES + SOURCE_ONLY_SUFFIXES):
                 continue
             relative = path.relative_to(folder).as_posix()
             if prefix == "onepassword_ecs" and relative.split("/", 1)[0] in {"mappings", "rules"}:
@@ -86,16 +93,34 @@ def _wheel(dist: Path) -> Path:
     return wheel
 
 
+def _compiled(names: set[str]) -> set[str]:
+    """The compiled extension modules among ``names``, by module path."""
+    return {
+        extension
+        for name in names
+        for extension in EXTENSIONS
+        if name.startswith(extension + ".") and name.endswith((".so", ".pyd"))
+    }
+
+
 def test_the_wheel_holds_every_module_and_data_file_of_the_tree(dist: Path) -> None:
     with zipfile.ZipFile(_wheel(dist)) as archive:
-        shipped = {
-            name
-            for name in archive.namelist()
-            if name.startswith("onepassword_ecs/") and not name.endswith(NOT_SHIPPED_SUFFIXES)
-        }
+        names = set(archive.namelist())
+    shipped = {
+        name
+        for name in names
+        if name.startswith("onepassword_ecs/") and not name.endswith(NOT_SHIPPED_SUFFIXES)
+    }
     expected = _tree_files()
     assert expected - shipped == set(), "files of the tree missing from the wheel"
     assert shipped - expected == set(), "files in the wheel that the tree does not have"
+    assert not any(name.endswith(SOURCE_ONLY_SUFFIXES) for name in names), "C source in wheel"
+    compiled = _compiled(names)
+    if HAS_COMPILER:
+        assert compiled == set(EXTENSIONS), "a compiler is here: the native mapper is built"
+    assert {n for n in names if n.endswith(NOT_SHIPPED_SUFFIXES)} <= {
+        n for n in names if any(n.startswith(e + ".") for e in compiled)
+    }, "a compiled file in the wheel that is not one of the extensions"
 
 
 def test_the_sdist_holds_the_package_sources(dist: Path) -> None:
@@ -109,6 +134,7 @@ def test_the_sdist_holds_the_package_sources(dist: Path) -> None:
     assert any(name.startswith("mappings/") and name.endswith(".toml") for name in names)
     assert any(name.startswith("parser/onepassword_ecs/stages/") for name in names)
     assert any(name.startswith("rules/") and name.endswith(".yml") for name in names)
+    assert "parser/onepassword_ecs/mapping/_cnative.c" in names  # built on install
 
 
 class Environment:
@@ -203,6 +229,8 @@ def test_the_core_commands_work_from_the_bare_wheel(bare: Environment) -> None:
     shutil.copy(EXAMPLE, bare.work / "events.ndjson")
     version = bare.cli("--version")
     assert version.returncode == 0 and "onepassword-ecs" in version.stdout
+    if HAS_COMPILER:
+        assert "(native mapper)" in version.stdout, version.stdout
 
     converted = bare.cli(
         "convert", "events.ndjson", "-o", "events.ecs.ndjson", "--errors", "rejected.ndjson"
@@ -269,3 +297,43 @@ def test_the_full_wheel_runs_rules_and_detect(
 
     help_text = environment.cli("collect", "--help")
     assert help_text.returncode == 0 and "--token-file" in help_text.stdout
+
+
+NATIVE_SAMPLE = (
+    b'{"uuid":"U","timestamp":"2024-01-02T03:04:05Z","item_uuid":"I","vault_uuid":"V",'
+    b'"action":"reveal","user":{"uuid":"P","name":"Ann","email":"a@x.example"},'
+    b'"client":{"ip_address":"192.0.2.1","app_name":"1Password","os_name":"Linux"}}'
+)
+
+
+def test_a_wheel_built_without_a_compiler_installs_and_takes_the_pure_path(
+    dist: Path, bare: Environment, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """``CC=false``: the optional extension fails to build, the install does not, and the
+    package takes the pure path with the same output as the wheel with the extension."""
+    work = tmp_path_factory.mktemp("pure")
+    (sdist,) = dist.glob("*.tar.gz")
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(work), str(sdist)],
+        env={**os.environ, "CC": "false"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    (wheel,) = work.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert _compiled(set(archive.namelist())) == set(), "CC=false yet a module was compiled"
+    environment = Environment(work / "env")
+    environment.pip_install(str(wheel))
+    version = environment.cli("--version")
+    assert version.returncode == 0 and "(pure mapper)" in version.stdout, version.stdout
+    code = (
+        "import sys; from onepassword_ecs import normalize_bytes;"
+        f"sys.stdout.buffer.write(normalize_bytes({NATIVE_SAMPLE!r}))"
+    )
+    pure = environment.python(code)
+    assert pure.returncode == 0, pure.stderr
+    native = bare.python(code)  # the wheel built with the extension (when a compiler is)
+    assert native.returncode == 0, native.stderr
+    assert pure.stdout == native.stdout and '"ip":"192.0.2.1"' in pure.stdout

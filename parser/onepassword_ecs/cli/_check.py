@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ..golden import (
     GoldenCase,
     check_case,
@@ -41,6 +43,14 @@ def register(commands: Any) -> None:
         action="store_true",
         help="rewrite the expected files from the current output (review with git diff!)",
     )
+    check.add_argument(
+        "--json",
+        action="store_true",
+        help=(
+            "print one compact JSON object instead of diffs: passed, failed, and per failed "
+            "case its raw file, the dotted fields that differ and any problem"
+        ),
+    )
     check.set_defaults(handler=run)
 
 
@@ -65,12 +75,26 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     def write(text: str) -> None:
         streams.stdout.write(text.encode("utf-8"))
 
-    failed = 0
-    for case in cases:
-        result = check_case(case)
-        if not result.ok:
-            failed += 1
-            write(format_diff(result))
+    failures = [result for result in map(check_case, cases) if not result.ok]
+    failed = len(failures)
+    if args.json:
+        summary = {
+            "passed": len(cases) - failed,
+            "failed": failed,
+            "failures": [
+                {
+                    "case": str(result.case.raw_path),
+                    "fields": [diff.path for diff in result.diffs],
+                    "problem": result.problem,
+                }
+                for result in failures
+            ],
+        }
+        streams.stdout.write(orjson.dumps(summary) + b"\n")
+        streams.stdout.flush()
+        return EXIT_REJECTED if failed else EXIT_OK
+    for result in failures:
+        write(format_diff(result))
     write(f"{len(cases) - failed} passed, {failed} failed\n")
     streams.stdout.flush()
     return EXIT_REJECTED if failed else EXIT_OK

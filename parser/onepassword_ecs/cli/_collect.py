@@ -28,12 +28,16 @@ from ..collect import (
     AccountConfig,
     AccountDefaults,
     CollectRequest,
+    Shard,
     Tunables,
+    check_distinct_files,
     collect,
     default_state_path,
+    limit_malloc_arenas,
     load_accounts_file,
     parse_duration,
     parse_rate_limit,
+    parse_shard,
     parse_since,
     parse_streams,
     rate_limit_warnings,
@@ -57,6 +61,35 @@ __all__ = ["register"]
 def _duration(value: str) -> float:
     try:
         return parse_duration(value)
+    except CollectorConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+class _NoToken(argparse.Action):
+    """``--token`` exists only to be refused without repeating its value.
+
+    Without it, argparse answers ``unrecognized arguments: --token SECRET`` and the
+    secret lands in the terminal, the shell's scrollback and whatever log captures
+    standard error.
+    """
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        parser.error(
+            f"{option_string} is not accepted (its value is not repeated here): a token on "
+            f"the command line is visible to every user through ps; set ${TOKEN_ENV} or "
+            "pass --token-file PATH"
+        )
+
+
+def _shard(value: str) -> Shard:
+    try:
+        return parse_shard(value)
     except CollectorConfigError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -103,10 +136,20 @@ def register(commands: Any) -> None:
         metavar="PATH",
         help=f"read the token from this file instead of ${TOKEN_ENV}",
     )
+    for trap in ("--token", "--api-token"):
+        where.add_argument(trap, nargs="?", action=_NoToken, help=argparse.SUPPRESS)
     where.add_argument(
         "--config",
         metavar="FILE",
         help="TOML file listing several [[account]]s, polled concurrently",
+    )
+    where.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="K/N",
+        help="poll only the accounts of --config that shard K of N holds (by a stable hash "
+        "of each account's name), so N collectors split one file without coordination; "
+        "with --status, show which of N shards holds each account",
     )
     where.add_argument(
         "--api-version",
@@ -197,11 +240,19 @@ def register(commands: Any) -> None:
         help="pages of one stream before turning to the next (default 50)",
     )
     tune.add_argument(
+        "--pages-in-flight",
+        type=positive_int,
+        default=8,
+        metavar="N",
+        help="pages fetched but not yet delivered, across all accounts (default 8): "
+        "bounds memory at N pages however many accounts --config lists",
+    )
+    tune.add_argument(
         "--timeout",
         type=_duration,
         default=30.0,
         metavar="DURATION",
-        help="per-request timeout (default 30s)",
+        help="bound on each whole request, however slowly the answer arrives (default 30s)",
     )
     tune.add_argument(
         "--max-attempts",
@@ -302,6 +353,7 @@ def _tunables(args: argparse.Namespace, warnings: list[str]) -> Tunables:
         reset_overlap=args.reset_overlap,
         ca_bundle=args.ca_bundle,
         rate_limits=limits,
+        pages_in_flight=args.pages_in_flight,
     )
 
 
@@ -309,17 +361,28 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     state_path: Path = args.state or default_state_path(os.environ)
     try:
         if args.status:
-            report, healthy = status(state_path, args.silence_alert)
+            shards = args.shard.count if args.shard else None
+            report, healthy = status(state_path, args.silence_alert, shards)
             streams.stdout.write(report.encode("utf-8"))
             streams.stdout.flush()
             return EXIT_OK if healthy else EXIT_REJECTED
         warnings: list[str] = []
         accounts = _accounts(args, warnings)
         tunables = _tunables(args, warnings)
+        if args.shard and not args.config:
+            raise CollectorConfigError("--shard splits the accounts of --config; give --config")
         stages = build_stages(args)  # lookups and redaction, before the data stream
+        # With no -o and no destination option, documents go to the default store.
+        default_store = default_store_path() if args.output is None else None
+        store = args.store or (
+            str(default_store) if default_store is not None and not sinks_requested(args) else None
+        )
+        # Before any file is opened: a store, state or output that are one file would
+        # destroy each other (and the cursors would move on as if all were well).
+        check_distinct_files(
+            {"-o": args.output, "--state": state_path, "--store": store, "--errors": args.errors}
+        )
         with ExitStack() as stack:
-            # With no -o and no destination option, documents go to the default store.
-            default_store = default_store_path() if args.output is None else None
             sinks = open_sinks(args, stack, default_store=default_store)
             if default_store is not None and not sinks_requested(args):
                 streams.say(f"onepassword-ecs: collect: writing to the event store {default_store}")
@@ -335,7 +398,11 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
                 stages=[*stages, *data_stream_stages(args)],
                 sinks=sinks,
                 wrap_errors=lambda errors: withhold_if_redacting(errors, stages),
+                shard=args.shard,
+                store=store,
             )
+            if len(accounts) > 1:
+                limit_malloc_arenas()  # before the account threads: see collect/_malloc.py
             outcome = collect(
                 request, stdout=streams.stdout, stderr=streams.stderr, warnings=warnings
             )

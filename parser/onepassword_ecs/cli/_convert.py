@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Sequence
-from contextlib import ExitStack
+import signal
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 
 from .._errors import ArgumentError, SinkError
@@ -43,7 +46,7 @@ from ._common import (
     silence_stdout,
 )
 from ._datastream import add_data_stream_options, data_stream_stages
-from ._files import clashing_files
+from ._files import STDOUT, clashing_files
 from ._progress import progress_line
 from ._sink_options import add_sink_options, open_sinks, sinks_requested
 from ._stage_options import StageConfigError, add_stage_options, build_stages, withhold_if_redacting
@@ -172,6 +175,107 @@ def _unreadable(inputs: Sequence[str]) -> str | None:
     return None
 
 
+# Files the destination and stage options read (credentials, certificates, configs):
+# what -o, --errors or --store must not write over.
+_READ_OPTIONS = {
+    "lookups": "the lookup file",
+    "stage_config": "the stage config file",
+    "cluster_password_file": "the password file",
+    "cluster_api_key_file": "the API key file",
+    "cluster_ca_bundle": "the CA bundle",
+    "client_cert": "the client certificate",
+    "client_key": "the client key",
+}
+
+
+def _files_read(args: argparse.Namespace, inputs: Sequence[str]) -> list[tuple[str, str | None]]:
+    """What ``convert`` reads, for :func:`clashing_files`: inputs and option files."""
+    reads: list[tuple[str, str | None]] = [("the input", name) for name in inputs]
+    for option, what in _READ_OPTIONS.items():
+        value = getattr(args, option, None)
+        for path in value if isinstance(value, list) else [value]:
+            reads.append((what, path))
+    return reads
+
+
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled as Ctrl-C is: every ``finally`` and ``except`` runs, so
+    no hidden temporary file is left beside ``-o`` and the summary is still printed."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_STOP_SIGNALS = tuple(
+    number
+    for number in (getattr(signal, name, None) for name in ("SIGINT", "SIGTERM", "SIGHUP"))
+    if number is not None
+)
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """While converting, SIGINT, SIGTERM and SIGHUP interrupt the run, once.
+
+    The first one raises (:class:`KeyboardInterrupt`, or :class:`_Stopped` naming the
+    signal); later ones are ignored, so the cleanup they started (removing temporary
+    files, committing what the store took, the summary) is not cut short in turn.
+    Outside the main thread (a library caller's thread) signals cannot be handled;
+    nothing changes there.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal fired
+        if fired:
+            return
+        fired = True
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise _Stopped(signum)
+
+    previous = {number: signal.signal(number, stop) for number in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _keep_what_landed(
+    sinks: Sequence[Any], errors: Any, tally: Tally, atomic: bool, counter: CountingOutput | None
+) -> dict[str, int]:
+    """After an interruption: make durable what can be, and say how much that is.
+
+    The store commits what it accepted (a commit is local and quick, and a re-run
+    finds those events already there); cluster writes were acknowledged when they
+    returned. An ``-o`` file replaced at the end is not replaced: none of its documents
+    are kept; a stream written in place (standard output, a FIFO) holds what the
+    operating system took. Returns documents durable per sink name, for the summary.
+    """
+    durable: dict[str, int] = {}
+    for sink in sinks:
+        name = sink.name
+        taken = tally.sinks[name].written if name in tally.sinks else 0
+        if isinstance(sink, NdjsonSink):
+            durable[name] = 0 if atomic else (counter.lines if counter is not None else taken)
+            continue
+        try:
+            sink.flush()
+        except (SinkError, OSError, sqlite3.Error):
+            durable[name] = 0  # rolled back when it is closed
+        else:
+            durable[name] = taken
+    with suppress(OSError):
+        if not atomic:
+            errors.flush()
+    return durable
+
+
 def _delivery(
     status: int, to_file: bool, in_place: bool, committed: bool, sent: int, tally: Tally
 ) -> Delivery | None:
@@ -194,8 +298,18 @@ def _delivery(
 def run(args: argparse.Namespace, streams: Streams) -> int:
     inputs: list[str] = args.inputs or [STDIN]
     to_file = args.output is not None and args.output != "-"
+    # Standard output gets the documents when asked (-o -) or when nothing else does.
+    to_stdout = args.output == "-" or (args.output is None and not sinks_requested(args))
     problem = _unreadable(inputs) or clashing_files(
-        inputs, args.output if to_file else None, args.errors, streams.stdin
+        reads=_files_read(args, inputs),
+        writes=[
+            ("-o", args.output),
+            ("--errors", args.errors),
+            ("--store", args.store),
+            ("standard output", STDOUT if to_stdout else None),
+        ],
+        stdin=streams.stdin,
+        stdout=streams.stdout,
     )
     if problem:
         return streams.fail(problem)
@@ -205,18 +319,24 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         return streams.fail(str(exc))
     stderr = streams.stderr
     progress = progress_line(stderr) if not args.quiet and stderr.isatty() else None
-    # Standard output gets the documents when asked (-o -) or when nothing else does.
-    to_stdout = args.output == "-" or (args.output is None and not sinks_requested(args))
     tally = Tally()
     status = EXIT_OK
     counter: CountingOutput | None = None
     in_place = committed = False
+    durable: dict[str, int] | None = None
     try:
         in_place = to_file and writes_in_place(args.output)
-        with ExitStack() as stack:
+        # -o and --errors are a pair: when -o is replaced at the end, so is --errors
+        # (a pre-existing errors file is never emptied for an -o that is then kept).
+        atomic = to_file and not in_place
+        with ExitStack() as stack, _signals_interrupt():
             errors: NdjsonSink | _ErrorText
             if args.errors:
-                errors = NdjsonSink(stack.enter_context(open(args.errors, "wb")), name="errors")
+                if atomic:
+                    handle = stack.enter_context(atomic_output(args.errors))
+                else:
+                    handle = stack.enter_context(open(args.errors, "wb"))
+                errors = NdjsonSink(handle, name="errors")
             else:
                 errors = _ErrorText(streams, progress)
             sinks = open_sinks(args, stack)
@@ -224,19 +344,23 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
                 out = stack.enter_context(atomic_output(args.output)) if to_file else streams.stdout
                 counter = CountingOutput(out)
                 sinks.insert(0, NdjsonSink(counter, name=args.output if to_file else "stdout"))
-            convert(
-                FileSource(inputs, stdin=streams.stdin, max_record_bytes=args.max_record_bytes),
-                sinks=sinks,
-                errors=withhold_if_redacting(errors, stages),
-                tally=tally,
-                dataset=args.dataset,
-                keep_original=args.keep_original,
-                assume_timezone=args.assume_timezone,
-                stages=[*stages, *data_stream_stages(args)],
-                workers=args.workers,
-                on_chunk=progress.update if progress is not None else None,
-                max_record_bytes=args.max_record_bytes,
-            )
+            try:
+                convert(
+                    FileSource(inputs, stdin=streams.stdin, max_record_bytes=args.max_record_bytes),
+                    sinks=sinks,
+                    errors=withhold_if_redacting(errors, stages),
+                    tally=tally,
+                    dataset=args.dataset,
+                    keep_original=args.keep_original,
+                    assume_timezone=args.assume_timezone,
+                    stages=[*stages, *data_stream_stages(args)],
+                    workers=args.workers,
+                    on_chunk=progress.update if progress is not None else None,
+                    max_record_bytes=args.max_record_bytes,
+                )
+            except KeyboardInterrupt:
+                durable = _keep_what_landed(sinks, errors, tally, atomic, counter)
+                raise
             for sink in sinks:
                 sink.flush()
             errors.flush()
@@ -255,12 +379,18 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         flush_quietly(streams.stdout)
         status = EXIT_USAGE
         message = f"{PROG}: error: {exc}"
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         flush_quietly(streams.stdout)
-        status = EXIT_INTERRUPTED
-        lost = to_file and not in_place
-        message = f"{PROG}: interrupted" + (
-            f"; {args.output} was not written (left as it was)" if lost else ""
+        signum = exc.signum if isinstance(exc, _Stopped) else signal.SIGINT
+        status = EXIT_INTERRUPTED if signum == signal.SIGINT else 128 + signum
+        how = (
+            "interrupted"
+            if signum == signal.SIGINT
+            else f"stopped by {signal.Signals(signum).name}"
+        )
+        lost = [args.output, args.errors] if to_file and not in_place else []
+        message = f"{PROG}: {how}" + "".join(
+            f"; {name} was not written (left as it was)" for name in lost if name
         )
     except SinkError as exc:  # a store or cluster that cannot be used: the run stops
         if progress is not None:
@@ -279,7 +409,9 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         sent = counter.lines if counter is not None else 0
         delivery = _delivery(status, to_file, in_place, committed, sent, tally)
         streams.say(
-            format_summary(tally, interrupted=status == EXIT_INTERRUPTED, delivery=delivery)
+            format_summary(
+                tally, interrupted=durable is not None, delivery=delivery, durable=durable
+            )
         )
     refused = any(sink.rejected for sink in tally.sinks.values())
     if status == EXIT_OK and (tally.rejected_total or refused):

@@ -1,21 +1,25 @@
 """``onepassword-ecs detect``: run the rule pack over events and write the alerts.
 
-Exit status: 0 no new alert, 3 new alerts written (so a script can branch on it), 2 the
-run could not be done as asked (bad option, unreadable input, invalid rule or context).
+Exit status: 0 no new alert, 3 new alerts written (so a script can branch on it), 1 records
+were rejected and no alert was written, 2 the run could not be done as asked (bad option,
+unreadable input, invalid rule or context).
+
+Argument parsing only: the store runs, the follow loop and their SQL are the detect
+room's (``StoreDetection``, ``follow``); this module maps options to them and an
+outcome to an exit status.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from .._errors import DetectionError, StageConfigError, StoreError
-from ._common import EXIT_OK, PROG, Streams
+from ._common import EXIT_OK, EXIT_REJECTED, PROG, Streams
 
 __all__ = ["EXIT_ALERTS", "add_rule_options", "register"]
 
@@ -101,14 +105,28 @@ def context_from_args(args: argparse.Namespace) -> Any:
     return context.with_names(names)
 
 
+def _zone(text: str) -> str:
+    """Refuse an unknown --assume-timezone when the command line is read (exit 2)."""
+    from .._errors import ArgumentError
+    from ..mapping import check_timezone
+
+    try:
+        check_timezone(text)
+    except ArgumentError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("assume_timezone: ")) from None
+    return text
+
+
 def register(commands: Any) -> None:
     """Add the ``detect`` subcommand."""
     detect = commands.add_parser(
         "detect",
         help="run the detection rules and write alerts",
         description="Run every enabled rule over ECS documents (or raw Events API records, "
-        "normalized first) or over the event store, and write one alert per line. "
-        "Exit status 0 when no new alert, 3 when alerts were written, 2 on a usage error.",
+        "normalized first) or over the event store, and write one alert per line. With "
+        "--store, each run continues from where the last one stopped. Exit status 0 when "
+        "no new alert, 3 when alerts were written, 1 when records were rejected and no "
+        "alert was written, 2 on a usage error.",
     )
     detect.add_argument(
         "inputs", nargs="*", metavar="INPUT", help="NDJSON files (default: standard input)"
@@ -117,13 +135,27 @@ def register(commands: Any) -> None:
         "--store", metavar="PATH", help="read events from the event store and remember alerts there"
     )
     detect.add_argument(
+        "--full",
+        action="store_true",
+        help="with --store: evaluate every stored event again (no alert is raised twice)",
+    )
+    detect.add_argument(
         "--since", type=_moment, metavar="T", help="evaluate events from T on (time or span)"
     )
     detect.add_argument(
         "--until", type=_moment, metavar="T", help="evaluate events before T (time or span)"
     )
     detect.add_argument(
-        "-o", "--output", metavar="FILE", help="alert file (default: standard output)"
+        "-o", "--output", metavar="FILE", help="alert file ('-' or default: standard output)"
+    )
+    detect.add_argument(
+        "--assume-timezone",
+        type=_zone,
+        metavar="ZONE",
+        help="read raw records' timestamps that carry no UTC offset in ZONE (as convert)",
+    )
+    detect.add_argument(
+        "--json", action="store_true", help="the summary as one JSON object on standard error"
     )
     detect.add_argument(
         "--follow",
@@ -141,72 +173,75 @@ def register(commands: Any) -> None:
     detect.set_defaults(handler=run)
 
 
-def _store_documents(
-    store: Any, since: int | None, until: int | None, span: int
-) -> Iterator[bytes]:
-    start = None if since is None else since - span
-    yield from store.iter_encoded(since_ns=start, until_ns=until)
+def _encoded(alerts: list[dict[str, Any]]) -> bytes:
+    return b"".join(orjson.dumps(a, option=orjson.OPT_SORT_KEYS) + b"\n" for a in alerts)
+
+
+def _usage(args: argparse.Namespace) -> str | None:
+    if args.store and args.inputs:
+        return "give INPUT files or --store, not both"
+    if args.since is not None and args.until is not None and args.since >= args.until:
+        return "--since must be before --until"
+    if args.follow and (not args.store or args.until is not None):
+        return "--follow needs --store and no --until"
+    if args.follow and args.since is not None:
+        return "--follow continues from where the last run stopped: give no --since"
+    if args.full and not args.store:
+        return "--full needs --store"
+    if args.full and (args.since is not None or args.until is not None):
+        return "--full evaluates everything: give no --since or --until"
+    if args.assume_timezone and args.store:
+        return "--assume-timezone reads raw records: give INPUT files, not --store"
+    return None
 
 
 def run(args: argparse.Namespace, streams: Streams) -> int:
-    from ..detect import (
-        AlertLedger,
-        detect,
-        history_span_ns,
-        load_rules,
-        read_documents,
-    )
+    from ..detect import StoreDetection, detect, load_rules, read_documents
     from ..sinks import EventStore
     from ..stream import InputError, atomic_output
 
-    if args.store and args.inputs:
-        return streams.fail("give INPUT files or --store, not both")
-    if args.since is not None and args.until is not None and args.since >= args.until:
-        return streams.fail("--since must be before --until")
-    if args.follow and (not args.store or args.until is not None):
-        return streams.fail("--follow needs --store and no --until")
+    problem = _usage(args)
+    if problem:
+        return streams.fail(problem)
+    to_stdout = args.output in (None, "-")
     if args.follow:
         return _follow(args, streams)
     store = None
     try:
         context = context_from_args(args)
         rules = load_rules(args.rules)
-        span = history_span_ns(rules, context)
         if args.store:
             store = EventStore.open(args.store)
-            until = args.until if args.until is not None else time.time_ns()
-            outcome, new = detect(
+            with StoreDetection(
+                store,
                 rules,
                 context,
-                _store_documents(store, args.since, args.until, span),
+                full=args.full,
                 since_ns=args.since,
-                until_ns=until,
-                seen=AlertLedger(store).seen,
-            )
+                until_ns=args.until,
+            ) as detection:
+                outcome, new = detection.evaluate()
+                _write(args, streams, _encoded(outcome.alerts), to_stdout, atomic_output)
+                detection.commit(new)
         else:
             from collections import Counter
 
             rejected: Counter[str] = Counter()
             documents = (
                 d
-                for d in read_documents(args.inputs or ["-"], rejected, streams.stdin)
+                for d in read_documents(
+                    args.inputs or ["-"],
+                    rejected,
+                    streams.stdin,
+                    assume_timezone=args.assume_timezone,
+                )
                 if args.until is None or _before(d, args.until)
             )
             outcome, new = detect(
                 rules, context, documents, since_ns=args.since, until_ns=args.until
             )
             outcome.rejected = rejected
-        lines = b"".join(
-            orjson.dumps(alert, option=orjson.OPT_SORT_KEYS) + b"\n" for alert in outcome.alerts
-        )
-        if args.output:
-            with atomic_output(args.output) as handle:
-                handle.write(lines)
-        else:
-            streams.stdout.write(lines)
-            streams.stdout.flush()
-        if store is not None and new:
-            AlertLedger(store).record(new)
+            _write(args, streams, _encoded(outcome.alerts), to_stdout, atomic_output)
     except (DetectionError, StageConfigError, StoreError, InputError) as exc:
         return streams.fail(str(exc))
     except OSError as exc:
@@ -214,80 +249,66 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     finally:
         if store is not None:
             store.close()
-    _summary(streams, outcome)
-    return EXIT_ALERTS if outcome.alerts else EXIT_OK
+    _summary(streams, outcome, as_json=args.json)
+    if outcome.alerts:
+        return EXIT_ALERTS
+    if outcome.rejected:
+        count = sum(outcome.rejected.values())
+        streams.say(f"{PROG}: {count} record{'s' if count != 1 else ''} rejected, no alert")
+        return EXIT_REJECTED
+    return EXIT_OK
+
+
+def _write(
+    args: argparse.Namespace, streams: Streams, lines: bytes, to_stdout: bool, atomic: Any
+) -> None:
+    if to_stdout:
+        streams.stdout.write(lines)
+        streams.stdout.flush()
+    else:
+        with atomic(args.output) as handle:
+            handle.write(lines)
 
 
 def _follow(args: argparse.Namespace, streams: Streams) -> int:
     """Evaluate new events as they reach the store, every ``--interval`` seconds.
 
-    New events are those stored since the last round (the store's arrival order), even
-    when their timestamps are old: a round re-reads from the earliest new event's time
-    minus the longest rule window, and alerts already emitted (in this run or before)
-    are filtered by the store's ledger. A round without new events still checks for
-    silent streams. Alerts are appended to ``-o FILE`` (or standard output) and flushed
-    as they come; Ctrl-C stops.
+    The loop is the detect room's (:func:`follow`): each round evaluates what was stored
+    since the last one, against the state kept in the store, and records its alerts and
+    the state together. Alerts are appended to ``-o FILE`` (or standard output) and
+    flushed before they are recorded; Ctrl-C stops.
     """
-    from ..detect import AlertLedger, detect, history_span_ns, load_rules
+    from ..detect import StoreDetection, follow, load_rules
     from ..sinks import EventStore
 
-    written = 0
     try:
         context = context_from_args(args)
         rules = load_rules(args.rules)
-        span = history_span_ns(rules, context)
         store = EventStore.open(args.store)
     except (DetectionError, StageConfigError, StoreError) as exc:
         return streams.fail(str(exc))
-    silence_rules = [rule for rule in rules if rule.params.get("check") == "silence"]
-    silence_ns = int(2 * context.silence_hours * 3600 * 1_000_000_000)
-    output = open(args.output, "ab") if args.output else streams.stdout  # noqa: SIM115
-    last_seq = 0
+    to_stdout = args.output in (None, "-")
+    output = streams.stdout if to_stdout else open(args.output, "ab")  # noqa: SIM115
+    written = 0
+
+    def deliver(outcome: Any, new: list[Any]) -> None:
+        nonlocal written
+        if new:
+            output.write(_encoded(outcome.alerts))
+            output.flush()
+            written += len(new)
+            _summary(streams, outcome, as_json=args.json)
+
     try:
-        while True:
-            until = time.time_ns()
-            earliest, newest = store.connection.execute(
-                "SELECT min(ts_ns), max(seq) FROM events WHERE seq > ?", (last_seq,)
-            ).fetchone()
-            if newest is not None:
-                since = args.since if last_seq == 0 else earliest
-                documents = _store_documents(store, since, None, span)
-                outcome, new = detect(
-                    rules,
-                    context,
-                    documents,
-                    since_ns=since,
-                    until_ns=until,
-                    seen=AlertLedger(store).seen,
-                )
-                last_seq = newest
-            else:
-                documents = store.iter_encoded(since_ns=until - silence_ns)
-                outcome, new = detect(
-                    silence_rules,
-                    context,
-                    documents,
-                    until_ns=until,
-                    seen=AlertLedger(store).seen,
-                )
-            if new:
-                output.write(
-                    b"".join(
-                        orjson.dumps(a, option=orjson.OPT_SORT_KEYS) + b"\n" for a in outcome.alerts
-                    )
-                )
-                output.flush()
-                AlertLedger(store).record(new)
-                written += len(new)
-                _summary(streams, outcome)
-            time.sleep(args.interval)
+        with StoreDetection(store, rules, context) as detection:
+            follow(detection, deliver, interval_s=args.interval)
     except KeyboardInterrupt:
         streams.say(f"{PROG}: stopped; {written} alerts written")
     except (DetectionError, StoreError, OSError) as exc:
         return streams.fail(str(exc))
     finally:
         store.close()
-        if args.output:
+        if not to_stdout:
             output.close()
     return EXIT_ALERTS if written else EXIT_OK
 
@@ -302,7 +323,22 @@ def _before(document: dict[str, Any], until: int) -> bool:
         return False
 
 
-def _summary(streams: Streams, outcome: Any) -> None:
+def _summary(streams: Streams, outcome: Any, *, as_json: bool = False) -> None:
+    by_rule: dict[str, int] = {}
+    for alert in outcome.alerts:
+        by_rule[alert["rule"]["id"]] = by_rule.get(alert["rule"]["id"], 0) + 1
+    if as_json:
+        summary = {
+            "events": outcome.events,
+            "alerts": len(outcome.alerts),
+            "already_emitted": outcome.already_emitted,
+            "duplicates": outcome.duplicates,
+            "rejected": dict(sorted(outcome.rejected.items())),
+            "alerts_by_rule": dict(sorted(by_rule.items())),
+            "waiting": {k: list(v) for k, v in sorted(outcome.waiting.items())},
+        }
+        streams.say(orjson.dumps(summary).decode())
+        return
     parts = [f"{outcome.events} events", f"{len(outcome.alerts)} new alerts"]
     if outcome.already_emitted:
         parts.append(f"{outcome.already_emitted} already emitted")
@@ -317,9 +353,6 @@ def _summary(streams: Streams, outcome: Any) -> None:
             f"{name} (needs {', '.join(lists)})" for name, lists in sorted(outcome.waiting.items())
         )
         streams.say(f"  rules not run, their context list is empty: {waiting}")
-    by_rule: dict[str, int] = {}
-    for alert in outcome.alerts:
-        by_rule[alert["rule"]["id"]] = by_rule.get(alert["rule"]["id"], 0) + 1
     if by_rule:
         streams.say(
             "  alerts by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(by_rule.items()))

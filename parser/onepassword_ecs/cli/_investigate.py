@@ -160,16 +160,38 @@ def _answer(args: argparse.Namespace) -> tuple[Any, Callable[[bool, int | None],
             findings = inv.find_anomalies(investigation, window, zone=zone, limit=args.limit)
             result = _Findings(findings, window)
             return result, lambda t, w: inv.render_anomalies(findings, window, terminal=t, width=w)
-        events = {
+        lookup = {
             "vault": investigation.vault_events,
             "item": investigation.item_events,
             "ip": investigation.ip_events,
-        }[question](args.subject, window.since, window.until)
-        kind = "address" if question == "ip" else question
-        access = inv.access_report(kind, args.subject.strip(), window, events, limit=args.limit)
-        if not access.timeline.total and question == "ip":
+        }[question]
+        if question == "ip":
             _check_address(args.subject)
+        kind = "address" if question == "ip" else question
+        events = lookup(args.subject, window.since, window.until)
+        access = inv.access_report(kind, args.subject.strip(), window, events, limit=args.limit)
+        if not access.timeline.total and next(iter(lookup(args.subject, None, None)), None) is None:
+            raise InvestigationError(_NOT_FOUND[question].format(args.subject.strip()[:80]))
         return access, lambda t, w: inv.render_access(access, terminal=t, width=w)
+
+
+# "Not found" is a usage error (exit 2): the subject appears in no stored event at all,
+# so the question was asked of the wrong store or with a mistyped value. A subject that
+# is known but quiet in the window is an answer (exit 0, "0 events").
+_NOT_FOUND = {
+    "vault": (
+        "vault {!r} appears in no stored event; vaults are named by uuid (see a person's "
+        "timeline: investigate user NAME --store PATH)"
+    ),
+    "item": (
+        "item {!r} appears in no stored event; items are named by uuid (see a person's "
+        "timeline: investigate user NAME --store PATH)"
+    ),
+    "ip": (
+        "address {!r} appears in no stored event (see investigate anomalies --store PATH "
+        "for the addresses seen)"
+    ),
+}
 
 
 def _check_address(text: str) -> None:
@@ -178,7 +200,7 @@ def _check_address(text: str) -> None:
     try:
         ipaddress.ip_address(text.strip())
     except ValueError:
-        raise InvestigationError(f"not an IP address: {text!r}") from None
+        raise InvestigationError(f"not an IP address: {text.strip()[:80]!r}") from None
 
 
 def _is_terminal(stream: Any) -> bool:

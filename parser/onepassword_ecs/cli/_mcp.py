@@ -7,6 +7,7 @@ from typing import Any
 
 from .._errors import InvestigationError
 from ._common import EXIT_OK, Streams
+from ._files import STDOUT, clashing_files
 from ._investigate import add_store_options, time_zone
 
 __all__ = ["register"]
@@ -26,13 +27,21 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace, streams: Streams) -> int:
-    from ..investigate import Investigation, build_server
+    from ..investigate import Investigation, build_server, serve_stdio
 
+    # JSON-RPC replies go to standard output: never into the store or the context file.
+    problem = clashing_files(
+        reads=[("the store", args.store), ("the context file", args.context)],
+        writes=[("standard output", STDOUT)],
+        stdout=streams.stdout,
+    )
+    if problem:
+        return streams.fail(problem)
     try:
         zone, zone_name = time_zone(args)
         Investigation.open(args.store).close()  # refuse a missing or foreign file now
         server = build_server(args.store, zone=zone, zone_name=zone_name)
     except InvestigationError as exc:
         return streams.fail(str(exc))
-    server.run("stdio")
+    serve_stdio(server)
     return EXIT_OK

@@ -10,6 +10,7 @@ import orjson
 
 from .._errors import InvestigationError
 from ._common import EXIT_OK, Streams
+from ._files import STDOUT, clashing_files
 from ._investigate import add_store_options, open_window, time_zone
 
 __all__ = ["register"]
@@ -44,6 +45,17 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     from ..investigate import Investigation, render_report, report_data
     from ..stream import atomic_output
 
+    to_stdout = args.output == "-" or args.json
+    problem = clashing_files(
+        reads=[("the store", args.store), ("the context file", args.context)],
+        writes=[
+            ("-o", None if to_stdout else args.output),
+            ("standard output", STDOUT if to_stdout else None),
+        ],
+        stdout=streams.stdout,
+    )
+    if problem:
+        return streams.fail(problem)
     folder = Path(args.output).parent
     if args.output != "-" and not args.json and not folder.is_dir():
         return streams.fail(f"cannot write {args.output}: no folder {folder}")

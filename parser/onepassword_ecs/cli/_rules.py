@@ -1,11 +1,13 @@
 """``onepassword-ecs rules``: list the pack (with its support matrix) and export it.
 
 ``rules list`` shows every rule: kind, level, whether it runs with this context (or
-which empty list it waits for) and, per export target, whether it can be exported.
+which empty list it waits for), what it uses (context lists, ``?`` when optional; the
+``--indicators`` stage; the ``[thresholds]`` keys it takes) and, per export target,
+whether it can be exported. ``rules list --json`` prints the same as one compact JSON
+object (keys in ``detect.describe_rules``).
 ``rules export --target T [-o DIR]`` converts the pack for a SIEM: without ``-o``, one
 JSON line per rule on standard output (``query`` or ``unsupported``); with ``-o DIR``,
-``DIR/<target>/<rule>.<ext>`` (one ``rules.ndjson`` for Kibana) and
-``DIR/<target>/unsupported.txt``.
+the detect room's layout under ``DIR/<target>/`` (``detect.write_export``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ def register(commands: Any) -> None:
     )
     actions = rules.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="every rule, its state and its support matrix")
+    listing.add_argument(
+        "--json", action="store_true", help="one compact JSON object instead of the table"
+    )
     add_rule_options(listing)
     listing.set_defaults(handler=run_list)
     export = actions.add_parser("export", help="convert the rules for a SIEM")
@@ -57,34 +62,55 @@ def register(commands: Any) -> None:
     export.set_defaults(handler=run_export)
 
 
+_STAGE_OPTION = {"indicators": "--indicators"}
+
+
+def _uses(rule: Any) -> str:
+    """What a rule reads besides events: lists (``?`` optional), settings, stages, thresholds."""
+    parts = [*rule.required_lists, *(f"{name}?" for name in rule.optional_lists)]
+    parts += rule.settings
+    parts += [_STAGE_OPTION.get(stage, stage) for stage in rule.stages]
+    parts += [f"[{key}]" for key in rule.threshold_keys]
+    return ", ".join(parts) or "-"
+
+
 def run_list(args: argparse.Namespace, streams: Streams) -> int:
-    from ..detect import TARGETS, export_rule, load_rules
+    from ..detect import TARGETS, describe_rules, load_rules
 
     try:
         context = context_from_args(args)
         rules = load_rules(args.rules)
     except (DetectionError, StageConfigError) as exc:
         return streams.fail(str(exc))
-    header = ["rule", "kind", "level", "state", *(_SHORT[t] for t in TARGETS)]
+    described = describe_rules(rules, context)
+    if args.json:
+        streams.stdout.write(orjson.dumps(described) + b"\n")
+        streams.stdout.flush()
+        return EXIT_OK
+    header = ["rule", "kind", "level", "state", "uses", *(_SHORT[t] for t in TARGETS)]
     rows = [header]
-    for rule in rules:
-        waiting = rule.waits_for(context)
+    for rule, entry in zip(rules, described["rules"], strict=True):
+        waiting = entry["waits_for"]
         state = f"needs {', '.join(waiting)}" if waiting else "runs"
-        marks = ["yes" if export_rule(rule, t, context).text else "-" for t in TARGETS]
-        rows.append([rule.name, rule.kind, rule.level, state, *marks])
+        marks = ["yes" if t in entry["exports"] else "-" for t in TARGETS]
+        rows.append([rule.name, rule.kind, rule.level, state, _uses(rule), *marks])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     text = "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
     )
-    running = sum(1 for rule in rules if not rule.waits_for(context))
-    text += f"\n\n{len(rules)} rules, {running} run with this context"
+    text += (
+        f"\n\n{described['count']} rules, {described['running']} run with this context"
+        "\nuses: context lists (? = optional: empty, the part that reads it is left out), "
+        "--indicators (fields only documents converted with it have), [keys] of "
+        "[thresholds.<rule>]"
+    )
     streams.stdout.write(text.encode() + b"\n")
     streams.stdout.flush()
     return EXIT_OK
 
 
 def run_export(args: argparse.Namespace, streams: Streams) -> int:
-    from ..detect import TARGETS, export_rule, load_rules, resolve_targets
+    from ..detect import export_rule, load_rules, resolve_targets, write_export
 
     try:
         context = context_from_args(args)
@@ -100,29 +126,14 @@ def run_export(args: argparse.Namespace, streams: Streams) -> int:
                 line |= {"query": c.text} if c.text is not None else {"unsupported": c.unsupported}
                 streams.stdout.write(orjson.dumps(line) + b"\n")
             continue
-        folder = Path(args.output) / target
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            spec = TARGETS[target]
-            supported = [c for c in conversions if c.text is not None]
-            if spec.bundle:
-                (folder / f"rules.{spec.extension}").write_text(
-                    "".join(c.text + "\n" for c in supported if c.text), encoding="utf-8"
-                )
-            else:
-                for c in supported:
-                    (folder / f"{c.rule}.{spec.extension}").write_text(
-                        f"{c.text}\n", encoding="utf-8"
-                    )
-            (folder / "unsupported.txt").write_text(
-                "".join(f"{c.rule}: {c.unsupported}\n" for c in conversions if c.text is None),
-                encoding="utf-8",
-            )
+            listed = write_export(Path(args.output) / target, target, conversions)
         except OSError as exc:
             return streams.fail(f"{exc.filename}: {exc.strerror}")
+        exported = sum(1 for c in conversions if c.text is not None)
         streams.say(
-            f"{target}: {len(supported)} rules exported, "
-            f"{len(conversions) - len(supported)} unsupported (see {folder / 'unsupported.txt'})"
+            f"{target}: {exported} rules exported, "
+            f"{len(conversions) - exported} unsupported (see {listed})"
         )
     streams.stdout.flush()
     return EXIT_OK

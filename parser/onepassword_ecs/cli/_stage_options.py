@@ -35,6 +35,7 @@ from ..stages import (
     withhold_input,
 )
 from ..stream import Batch, Sink, SinkResult, Stage
+from ._indicator_options import add_indicator_option, with_indicator_stage
 
 __all__ = ["StageConfigError", "add_stage_options", "build_stages", "withhold_if_redacting"]
 
@@ -74,6 +75,7 @@ def add_stage_options(parser: argparse.ArgumentParser) -> None:
         help="names for vault, group, item and user uuids: `op user|group|vault|item list "
         "--format json` output or uuid,kind,name CSV; a file or a folder; repeatable",
     )
+    add_indicator_option(group)
     group.add_argument(
         "--redact",
         action="append",
@@ -133,7 +135,7 @@ def build_stages(args: argparse.Namespace) -> list[Stage]:
             else:
                 key = redaction_key(REDACT_KEY_ENV)
         stages.append(Redactor(rules, key=key))
-    return stages
+    return with_indicator_stage(args, stages)
 
 
 def _redact_configs(args: argparse.Namespace) -> list[RedactConfig]:

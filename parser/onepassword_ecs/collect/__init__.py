@@ -11,7 +11,10 @@ Private modules: ``_config`` (options, tokens, URLs, TOML accounts), ``_client``
 (httpx), ``_retry`` (tenacity policy), ``_budget`` (shared sliding-window rate
 budget), ``_state`` (SQLite), ``_source`` (pages as chunks), ``_writer`` (the
 exactly-once file), ``_run`` (the loop), ``_health`` (log lines and ``--status``),
-``_stopper`` (signals), ``_command`` (putting a run together).
+``_stopper`` (signals), ``_command`` (putting a run together), ``_paths`` (no two
+of a run's files may be one), ``_shard`` (``--shard K/N``), ``_slots`` (pages in
+memory across accounts), ``_watchdog`` (whole-request deadlines), ``_malloc`` (glibc
+arenas).
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ from ._config import (
     resolve_base_url,
     url_from_token,
 )
+from ._malloc import limit_malloc_arenas
+from ._paths import check_distinct_files
+from ._shard import Shard, parse_shard, shard_of
 from ._stopper import Stopper
 
 __all__ = [
@@ -53,21 +59,26 @@ __all__ = [
     "CollectRequest",
     "RateLimit",
     "Secret",
+    "Shard",
     "Stopper",
     "Tunables",
+    "check_distinct_files",
     "check_url",
     "collect",
     "default_state_path",
+    "limit_malloc_arenas",
     "load_accounts_file",
     "open_sinks",
     "parse_duration",
     "parse_rate_limit",
     "parse_retry_after",
+    "parse_shard",
     "parse_since",
     "parse_streams",
     "rate_limit_warnings",
     "read_token",
     "resolve_base_url",
+    "shard_of",
     "status",
     "url_from_token",
 ]

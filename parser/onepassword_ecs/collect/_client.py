@@ -5,6 +5,12 @@ environment variables and TLS verification against a custom CA bundle. Each atte
 first takes a slot from the account's :class:`~._budget.RateBudget`; retries are the
 :class:`~._retry.RetryPolicy`'s business.
 
+``--timeout`` bounds the whole attempt, not only each read: the attempt arms the
+:mod:`._watchdog` with its deadline, and a request still running then has its socket
+shut down (the body is also checked against the deadline between chunks). A stop
+(SIGTERM) cuts the request in flight the same way and raises
+:class:`~._stopper.Interrupted`.
+
 The token goes into the ``Authorization`` header of each request and nowhere else.
 Error messages are built from the method, the path, the status and a short piece of
 the response body with the token scrubbed out, never from the request.
@@ -12,8 +18,12 @@ the response body with the token scrubbed out, never from the request.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import functools
+import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC
@@ -32,6 +42,9 @@ from .._errors import (
 from ._budget import RateBudget
 from ._config import Secret, Tunables
 from ._retry import RetryPolicy
+from ._slots import Ticket
+from ._stopper import Interrupted, Stopper
+from ._watchdog import WATCHDOG
 
 if TYPE_CHECKING:  # imported when a client is made: httpx pulls in rich when it is installed
     import httpx
@@ -87,41 +100,92 @@ class EventsClient:
         tunables: Tunables,
         budget: RateBudget,
         retry: RetryPolicy,
+        stopper: Stopper | None = None,
     ) -> None:
         self._token = token
         self._budget = budget
         self._retry = retry
         self._max_response_bytes = tunables.max_response_bytes
         timeout = tunables.timeout
+        self._timeout = timeout
+        self._stopper = stopper
+        self._lock = threading.Lock()
+        self._socket: socket.socket | None = None
+        self._in_flight = False
+        self._cut: str | None = None
+        self._forget_stop = stopper.on_stop(self._stop_cut) if stopper is not None else None
         import httpx  # here, not at the top: `import onepassword_ecs.cli` stays light
 
         self._httpx = httpx
         self._http = httpx.Client(
             base_url=base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            verify=(
-                ssl.create_default_context(cafile=tunables.ca_bundle)
-                if tunables.ca_bundle
-                else True
-            ),
+            verify=_tls_context(tunables.ca_bundle),
             trust_env=True,
             follow_redirects=False,
             headers={"User-Agent": f"onepassword-ecs/{__version__}"},
         )
 
     def close(self) -> None:
+        if self._forget_stop is not None:
+            self._forget_stop()
         self._http.close()
+
+    # --- cutting a request short --------------------------------------------------------
+
+    def _trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: keep the socket of each new connection, to cut it."""
+        if event.endswith("connect_tcp.complete"):
+            stream = info.get("return_value")
+            found = stream.get_extra_info("socket") if stream is not None else None
+            if isinstance(found, socket.socket):
+                with self._lock:
+                    self._socket = found
+
+    def _cut_now(self, why: str) -> None:
+        with self._lock:
+            if not self._in_flight or self._cut is not None:
+                return
+            self._cut = why
+            target = self._socket
+        if target is not None:
+            with contextlib.suppress(OSError):  # already closed: the request is ending
+                target.shutdown(socket.SHUT_RDWR)
+
+    def _stop_cut(self) -> None:
+        self._cut_now("stop")
+
+    def _deadline_cut(self) -> None:
+        self._cut_now("deadline")
+
+    def _cut_error(self, method: str, path: str) -> Exception | None:
+        """What a cut attempt raises: Interrupted on a stop, a retried timeout past the
+        deadline; None when the attempt was not cut."""
+        if self._cut == "stop" or (self._stopper is not None and self._stopper.stopping):
+            return Interrupted()
+        if self._cut == "deadline":
+            return TransientApiError(
+                f"{method} {path}: timed out (no complete answer within "
+                f"{self._timeout:g}s; --timeout bounds the whole request)"
+            )
+        return None
 
     def _scrub(self, text: str) -> str:
         token = self._token.reveal()
         return text.replace(token, "***") if token else text
 
-    def _read_bounded(self, response: httpx.Response, method: str, path: str) -> bytes:
+    def _read_bounded(
+        self, response: httpx.Response, method: str, path: str, deadline: float
+    ) -> bytes:
         """The body, refused past ``max_response_bytes``: memory stays bounded whatever
-        the server (or a proxy in between) sends. A 1,000-event page is a few MB."""
+        the server (or a proxy in between) sends. A 1,000-event page is a few MB.
+        Checked against the deadline between chunks (the watchdog cuts a stalled read)."""
         parts: list[bytes] = []
         size = 0
         for part in response.iter_bytes():
+            if time.monotonic() > deadline:
+                self._deadline_cut()
+                raise self._httpx.ReadTimeout("past the deadline")
             size += len(part)
             if size > self._max_response_bytes:
                 raise EventsApiError(
@@ -150,23 +214,60 @@ class EventsClient:
             message = content[:_BODY_EXCERPT].decode("utf-8", "replace").strip()
         return self._scrub(message[:_BODY_EXCERPT])
 
-    def _attempt(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
+    def _attempt(
+        self, method: str, path: str, body: dict[str, Any] | None, ticket: Ticket | None = None
+    ) -> Any:
         entry = self._budget.acquire()
+        if ticket is not None:
+            try:
+                ticket.take()  # after the budget: an account waiting for it holds no slot
+            except BaseException:
+                self._budget.complete(entry)
+                raise
+        try:
+            return self._send(method, path, body, entry)
+        except BaseException:
+            if ticket is not None:  # a failed attempt holds no page: let another fetch
+                ticket.release()
+            raise
+
+    def _send(self, method: str, path: str, body: dict[str, Any] | None, entry: int) -> Any:
         headers = {"Authorization": f"Bearer {self._token.reveal()}"}
         if body is not None:
             headers["Content-Type"] = "application/json"
         request = self._http.build_request(
-            method, path, headers=headers, content=None if body is None else orjson.dumps(body)
+            method,
+            path,
+            headers=headers,
+            content=None if body is None else orjson.dumps(body),
+            extensions={"trace": self._trace},
         )
+        deadline = time.monotonic() + self._timeout
+        with self._lock:
+            self._in_flight, self._cut = True, None
+        alarm = WATCHDOG.arm(deadline, self._deadline_cut)
         try:
+            if self._stopper is not None and self._stopper.stopping:
+                raise Interrupted
             response = self._http.send(request, stream=True)
             try:
-                content = self._read_bounded(response, method, path)
+                stream = response.extensions.get("network_stream")
+                found = stream.get_extra_info("socket") if stream is not None else None
+                if isinstance(found, socket.socket):
+                    with self._lock:
+                        self._socket = found
+                content = self._read_bounded(response, method, path, deadline)
             finally:
                 response.close()
         except self._httpx.TimeoutException as exc:
+            cut = self._cut_error(method, path)
+            if cut is not None:
+                raise cut from None
             raise TransientApiError(f"{method} {path}: timed out ({type(exc).__name__})") from None
         except self._httpx.TransportError as exc:
+            cut = self._cut_error(method, path)
+            if cut is not None:
+                raise cut from None
             if _tls_refused(exc):  # retrying will not make an untrusted certificate trusted
                 raise EventsApiError(
                     f"{method} {path}: the server's TLS certificate is not trusted "
@@ -176,6 +277,9 @@ class EventsClient:
                 f"{method} {path}: {type(exc).__name__}: {self._scrub(str(exc))}"
             ) from None
         finally:
+            WATCHDOG.disarm(alarm)
+            with self._lock:
+                self._in_flight = False
             self._budget.complete(entry)
         status = response.status_code
         if status == 200:
@@ -196,8 +300,14 @@ class EventsClient:
             raise BadCursorError(what, status)
         raise EventsApiError(what, status)
 
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self._retry.call(lambda: self._attempt(method, path, body))
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        ticket: Ticket | None = None,
+    ) -> Any:
+        return self._retry.call(lambda: self._attempt(method, path, body, ticket))
 
     def introspect(self) -> Introspection:
         """``GET /api/v2/auth/introspect``, falling back to the deprecated v1 path on 404."""
@@ -220,10 +330,15 @@ class EventsClient:
             features=frozenset(f for f in features if isinstance(f, str)),
         )
 
-    def page(self, version: str, endpoint: str, body: dict[str, Any]) -> Page:
-        """One POST to a stream endpoint; the envelope is checked before it is trusted."""
+    def page(
+        self, version: str, endpoint: str, body: dict[str, Any], ticket: Ticket | None = None
+    ) -> Page:
+        """One POST to a stream endpoint; the envelope is checked before it is trusted.
+
+        ``ticket`` is taken before the request is sent and left held when the page is
+        returned: the caller gives it back once the page is delivered."""
         path = f"/api/{version}/{endpoint}"
-        answer = self.call("POST", path, body)
+        answer = self.call("POST", path, body, ticket)
         if (
             not isinstance(answer, dict)
             or not isinstance(answer.get("items", []), list)
@@ -238,6 +353,21 @@ class EventsClient:
             cursor=answer["cursor"],
             has_more=bool(answer.get("has_more", False)),
         )
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """One TLS context per CA bundle for every account of the run.
+
+    Each context loads the whole CA store (about 0.9 MB of OpenSSL memory); httpx's
+    default makes one per client, which with 200 accounts was most of the collector's
+    memory. A context is safe to share between threads and connections.
+    """
+    if ca_bundle:
+        return ssl.create_default_context(cafile=ca_bundle)
+    import httpx
+
+    return httpx.create_ssl_context(trust_env=True)  # what verify=True would build
 
 
 def _tls_refused(error: BaseException) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
@@ -26,7 +27,9 @@ from .._errors import CollectorConfigError
 from ..stream import Batch, NdjsonSink, Sink, SinkResult, Stage, Tally
 from ._config import AccountConfig, Tunables
 from ._health import Log, format_status
+from ._paths import check_distinct_files
 from ._run import Delivery, run_accounts
+from ._shard import Shard
 from ._state import StateDb
 from ._stopper import Stopper
 from ._writer import ExactlyOnceFile
@@ -49,10 +52,14 @@ class CollectRequest:
     stages: Sequence[Stage] = ()
     """Applied to every document after normalize, as ``convert`` does (data_stream.*)."""
     sinks: Sequence[Sink] = ()
-    wrap_errors: Callable[[Sink], Sink] | None = None
-    """Applied to the error sink (redaction: rejected records' raw input is withheld)."""
     """Destinations opened by the caller (the store, clusters), beside ``output``; each is
     flushed before every cursor commit like the file."""
+    wrap_errors: Callable[[Sink], Sink] | None = None
+    """Applied to the error sink (redaction: rejected records' raw input is withheld)."""
+    shard: Shard | None = None
+    """``--shard K/N``: poll only the accounts this shard holds (see :mod:`._shard`)."""
+    store: str | None = None
+    """The event store's path among ``sinks``, if any: checked against the other files."""
 
 
 @dataclass
@@ -166,6 +173,11 @@ def _open_state(path: Path) -> StateDb:
     return state
 
 
+def _close_quietly(handle: IO[bytes]) -> None:
+    with suppress(OSError):
+        handle.close()
+
+
 def collect(
     request: CollectRequest,
     *,
@@ -175,9 +187,27 @@ def collect(
     stopper: Stopper | None = None,
 ) -> CollectOutcome:
     """Run the collector as asked; raise CollectorConfigError before polling if it cannot."""
+    check_distinct_files(
+        {
+            "-o": request.output,
+            "--state": request.state_path,
+            "--store": request.store,
+            "--errors": request.errors,
+        }
+    )
     log = Log(stderr, quiet=request.quiet)
     for warning in warnings:
         log.warning("configuration", message=warning)
+    accounts = list(request.accounts)
+    if request.shard is not None:
+        shard = request.shard
+        accounts = [account for account in accounts if shard.holds(account.name)]
+        log.info(
+            "shard",
+            shard=str(shard),
+            accounts=[account.name for account in accounts],
+            message=f"shard {shard} holds {len(accounts)} of {len(request.accounts)} accounts",
+        )
     stop = stopper or Stopper()
     with ExitStack() as stack:
         stack.enter_context(_state_lock(request.state_path))
@@ -190,12 +220,15 @@ def collect(
         errors: Sink
         if request.errors:
             try:
-                handle = stack.enter_context(open(request.errors, "ab"))
+                handle = open(request.errors, "ab")  # noqa: SIM115 - closed by the stack
             except OSError as exc:
                 raise CollectorConfigError(
                     f"cannot open {request.errors}: {exc.strerror}"
                 ) from None
-            errors = NdjsonSink(handle, name="errors", durable=True)
+            # What could not be flushed was reported when the flush failed (and its
+            # page not committed); closing must not turn that into a traceback.
+            stack.callback(_close_quietly, handle)
+            errors = NdjsonSink(handle, name=request.errors, durable=True)
         else:
             errors = _TextErrors(stderr)
         if request.wrap_errors is not None:
@@ -206,7 +239,7 @@ def collect(
         )
         with _signals_stop(stop):
             results = run_accounts(
-                request.accounts,
+                accounts,
                 request.tunables,
                 state,
                 delivery,
@@ -214,6 +247,7 @@ def collect(
                 log,
                 once=request.once,
                 silence_alert=request.silence_alert,
+                shard=None if request.shard is None else str(request.shard),
             )
         problems = [problem for result in results for problem in result.problems]
         outcome = CollectOutcome(
@@ -235,12 +269,22 @@ def collect(
         return outcome
 
 
-def status(state_path: Path, silence_alert: float) -> tuple[str, bool]:
-    """The ``--status`` report from the state database, and whether all is healthy."""
+def status(state_path: Path, silence_alert: float, shards: int | None = None) -> tuple[str, bool]:
+    """The ``--status`` report from the state database, and whether all is healthy.
+
+    The file is only read (SQLite ``mode=ro``): ``--status`` runs beside a collector,
+    often as another user, and must not add tables, switch the journal mode or change
+    permissions. A file without the collector's tables is refused.
+    """
     if not state_path.exists():
         raise CollectorConfigError(f"no state database at {state_path} (has collect run yet?)")
-    state = _open_state(state_path)
     try:
-        return format_status(state, silence_alert)
+        state = StateDb(state_path, read_only=True)
+    except sqlite3.Error as exc:
+        raise CollectorConfigError(f"cannot read the state database {state_path}: {exc}") from None
+    try:
+        return format_status(state, silence_alert, shards=shards)
+    except sqlite3.Error as exc:
+        raise CollectorConfigError(f"cannot read the state database {state_path}: {exc}") from None
     finally:
         state.close()

@@ -135,6 +135,11 @@ class Tunables:
     reset_overlap: float = 3600.0
     ca_bundle: str | None = None
     max_response_bytes: int = 64 << 20
+    max_stale_pages: int = 200
+    """Pages in a row of already-delivered records before a stream is given up on."""
+    pages_in_flight: int = 8
+    """Pages fetched but not yet delivered, across every account (memory's bound)."""
+    """Pages in a row of already-delivered records before a stream is given up on."""
 
 
 @dataclass(frozen=True)
@@ -258,23 +263,57 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _shown(url: str) -> str:
+    """The URL as an error message may show it: scheme, host and port, nothing else.
+
+    A mistyped URL may hold a password (``user:pass@``) or a token in its query; an
+    error message ends up in logs and tickets, so it never repeats those parts.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(the URL given)"
+    if not parts.scheme or not host:
+        return "(the URL given)"
+    return f"{parts.scheme}://{host}{port}"
+
+
 def check_url(url: str) -> str:
     """The base URL without a trailing slash; plain HTTP only to a loopback address.
 
     The token travels in a header: over plain HTTP anyone on the path could read it.
-    Loopback is allowed for tests and local TLS-terminating proxies.
+    Loopback is allowed for tests and local TLS-terminating proxies. Credentials in
+    the URL (``https://user:pass@host``) are refused, as for cluster URLs: httpx would
+    send them as Basic auth beside the token, and they would sit in shell history and
+    ``ps``. No error message repeats the URL beyond its scheme, host and port.
     """
-    parts = urlsplit(url.strip())
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - a malformed port raises here, not in httpx later
+    except ValueError:
+        raise CollectorConfigError("not an http(s) URL: the Events API URL is malformed") from None
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise CollectorConfigError(
+            f"the Events API URL {_shown(url)} carries credentials (user:password@): "
+            "refused; the Events API takes only the bearer token (from "
+            f"${TOKEN_ENV} or --token-file), so remove them from the URL"
+        )
     if parts.scheme not in ("https", "http") or not host:
-        raise CollectorConfigError(f"not an http(s) URL: {url!r}")
+        raise CollectorConfigError(
+            "not an http(s) URL: the Events API URL needs https:// and a host name"
+        )
     if parts.scheme == "http" and not _is_loopback(host):
         raise CollectorConfigError(
             f"refusing plain HTTP to {host}: the token would travel unencrypted "
             "(use https://, or http:// only to a loopback address such as 127.0.0.1)"
         )
     if parts.query or parts.fragment:
-        raise CollectorConfigError(f"the base URL takes no query or fragment: {url!r}")
+        raise CollectorConfigError(
+            f"the base URL takes no query or fragment: {_shown(url)}?... (not repeated here)"
+        )
     return url.strip().rstrip("/")
 
 

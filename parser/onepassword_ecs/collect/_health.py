@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 import orjson
 
+from ._shard import shard_of
 from ._state import StateDb, StreamState
 
 __all__ = ["Log", "StreamHealth", "format_status", "stream_health"]
@@ -137,11 +138,21 @@ def _ago(moment: float | None, now: float) -> str:
 
 
 def format_status(
-    state: StateDb, silence_alert: float, now: float | None = None
+    state: StateDb, silence_alert: float, now: float | None = None, shards: int | None = None
 ) -> tuple[str, bool]:
-    """The ``--status`` table and whether every stream is healthy."""
+    """The ``--status`` table and whether every stream is healthy.
+
+    The ``shard`` column is the ``--shard K/N`` of the run that last polled the
+    stream (``-`` when unsharded) or, given ``shards`` (N), the shard that holds
+    the account among N: what a collector started with ``--shard K/N`` would poll.
+    """
     moment = time.time() if now is None else now
-    rows = [stream_health(row, silence_alert, moment) for row in state.streams()]
+    states = state.streams()
+    rows = [stream_health(row, silence_alert, moment) for row in states]
+    holders = [
+        f"{shard_of(row.account_name, shards)}/{shards}" if shards else (row.shard or "-")
+        for row in states
+    ]
     if not rows:
         return "no stream has been polled yet (empty state database)\n", False
     header = (
@@ -155,9 +166,10 @@ def format_status(
         "delivered",
         "cursor age",
         "failures",
+        "shard",
     )
     table = [header]
-    for health in rows:
+    for health, holder in zip(rows, holders, strict=True):
         verdict = "ok" if health.healthy else "UNHEALTHY"
         if health.status == "not_covered":
             verdict = "not covered"
@@ -177,6 +189,7 @@ def format_status(
                 str(health.delivered),
                 _age(health.cursor_age),
                 str(health.consecutive_failures),
+                holder,
             )
         )
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]

@@ -32,6 +32,7 @@ from .._errors import (
     CollectorError,
     EventsApiError,
     NotAuthorizedError,
+    SinkError,
     TransientApiError,
 )
 from ..mapping import Dataset
@@ -41,6 +42,7 @@ from ._client import EventsClient
 from ._config import ENDPOINTS, AccountConfig, Tunables
 from ._health import Log, stream_health
 from ._retry import RetryPolicy
+from ._slots import PageSlots
 from ._source import EventsSource, PageChunk
 from ._state import StateDb, StreamKey, utc_text
 from ._stopper import Interrupted, Stopper
@@ -75,18 +77,23 @@ class Delivery:
         self._overlap = overlap
         self._lock = threading.Lock()
         self.duplicates = 0
+        self.writing: str | None = None
+        """The sink being flushed when an OSError left it: the error names it."""
         for sink in self.sinks:
             tally.sink(sink.name)
 
     def page(self, key: StreamKey, dataset: Dataset, chunk: PageChunk) -> int:
         """Deliver and commit one page; return how many documents it gave."""
         with self._lock:
-            task = Task(chunk.origin, chunk.units, dataset=dataset, stages=self._stages)
+            task = Task(
+                chunk.origin, chunk.units, dataset=dataset, stages=self._stages, whole_records=True
+            )
             result = convert_chunk(task)
             deliver(result, self.sinks, self.errors, self.tally)
-            for sink in self.sinks:
+            for sink in [*self.sinks, self.errors]:
+                self.writing = sink.name
                 sink.flush()
-            self.errors.flush()
+            self.writing = None
             lengths = {s.key: s.length() for s in self.sinks if isinstance(s, ExactlyOnceFile)}
             self._state.commit_page(
                 key,
@@ -121,8 +128,13 @@ class _AccountRun:
         *,
         once: bool,
         silence_alert: float,
+        shard: str | None = None,
+        slots: PageSlots | None = None,
     ) -> None:
         self.config = config
+        self.slots = slots
+        self.shard = shard
+        self.stale_pages: dict[Dataset, int] = {}
         self.tunables = tunables
         self.state = state
         self.delivery = delivery
@@ -152,7 +164,12 @@ class _AccountRun:
         budget = RateBudget(self.state, config.name, self.tunables.rate_limits, self.stopper)
         retry = RetryPolicy(self.tunables, self.stopper, self._retried)
         client = EventsClient(
-            config.base_url, config.token, tunables=self.tunables, budget=budget, retry=retry
+            config.base_url,
+            config.token,
+            tunables=self.tunables,
+            budget=budget,
+            retry=retry,
+            stopper=self.stopper,
         )
         try:
             while not self._prepared(client):
@@ -164,10 +181,16 @@ class _AccountRun:
         except EventsApiError as exc:
             self._fail(f"{config.name}: {exc}")
         except OSError as exc:  # a sink could not write or flush (disk full, pipe closed)
-            where = f"{exc.filename}: " if exc.filename else ""
+            where = exc.filename or self.delivery.writing or ""
             self._fail(
-                f"{config.name}: cannot deliver: {where}{exc.strerror or exc}; the page's "
-                "cursor was not committed, so it is fetched again next run"
+                f"{config.name}: cannot deliver: {f'{where}: ' if where else ''}"
+                f"{exc.strerror or exc}; the page's cursor was not committed, so it is "
+                "fetched again next run"
+            )
+        except SinkError as exc:  # the store or a cluster refused or went away
+            self._fail(
+                f"{config.name}: cannot deliver: {exc}; the page's cursor was not "
+                "committed, so it is fetched again next run"
             )
         finally:
             client.close()
@@ -195,7 +218,7 @@ class _AccountRun:
         since = config.since or datetime.now(UTC) - _DEFAULT_SINCE
         for dataset in config.streams:
             key = StreamKey(account, dataset.value, config.api_version)
-            self.state.ensure_stream(key, config.name, utc_text(since))
+            self.state.ensure_stream(key, config.name, utc_text(since), self.shard)
             if ENDPOINTS[dataset] not in token_info.features:
                 self.state.set_status(key, "not_covered", "the token does not cover this stream")
                 self.log.warning(
@@ -241,13 +264,20 @@ class _AccountRun:
             pages_per_cycle=self.tunables.pages_per_cycle,
             until=utc_text(self.config.until) if self.config.until else None,
             stopper=self.stopper,
+            stale_pages=self.stale_pages.get(dataset, 0),
+            max_stale_pages=self.tunables.max_stale_pages,
+            slots=self.slots,
         )
         documents = 0
         outcome = "more"
         try:
             for chunk in source:
                 documents += self.delivery.page(key, dataset, chunk)
+                del chunk  # not kept alive while the source waits for the next page
+            self.stale_pages[dataset] = source.stale_pages
             outcome = "caught_up" if source.caught_up else "more"
+            if source.stale:
+                outcome = self._stale(dataset, key, source.stale_pages)
         except NotAuthorizedError as exc:
             self.state.set_status(key, "stopped", str(exc), failed=True)
             self._fail(f"{self.config.name} {dataset.value}: {exc}", stream=dataset.value)
@@ -275,6 +305,24 @@ class _AccountRun:
         if outcome == "stopped":
             del self.active[dataset]
         return outcome
+
+    def _stale(self, dataset: Dataset, key: StreamKey, pages: int) -> str:
+        """The API keeps answering ``has_more`` with records already delivered."""
+        self.stale_pages[dataset] = 0
+        message = (
+            f"the API answered {pages} pages in a row with more to come but only events "
+            "already delivered; stopped polling this stream so as not to spend the rate "
+            "budget (the cursor is kept; the next run resumes there)"
+        )
+        self.state.record_failure(key, message)
+        if self.once:
+            self.state.set_status(key, "stopped", message)
+            self._fail(f"{self.config.name} {dataset.value}: {message}", stream=dataset.value)
+            return "stopped"
+        self.log.error(
+            "poll_failed", account=self.config.name, stream=dataset.value, message=message
+        )
+        return "failed"
 
     def _bad_cursor(self, dataset: Dataset, key: StreamKey, exc: CollectorError) -> str:
         if self.tunables.on_bad_cursor != "reset":
@@ -322,15 +370,26 @@ def run_accounts(
     *,
     once: bool,
     silence_alert: float,
+    shard: str | None = None,
 ) -> list[AccountResult]:
     """Run every account in its own thread until done or stopped; return their results.
 
     The calling (main) thread only waits, in short joins, so that it stays free to run
     signal handlers, which set ``stopper``.
     """
+    slots = PageSlots(tunables.pages_in_flight, stopper)
     runs = [
         _AccountRun(
-            config, tunables, state, delivery, stopper, log, once=once, silence_alert=silence_alert
+            config,
+            tunables,
+            state,
+            delivery,
+            stopper,
+            log,
+            once=once,
+            silence_alert=silence_alert,
+            shard=shard,
+            slots=slots,
         )
         for config in accounts
     ]

@@ -19,6 +19,16 @@ collectors' bugs):
   cycle, so an API that keeps answering ``has_more=true`` with nothing cannot keep
   ``--once`` running for ever (the cursor has moved on; the next cycle resumes there).
 
+* a page whose every record was delivered before (``has_more=true``, a new cursor,
+  the same items again) brings nothing new; after ``max_stale_pages`` such pages in a
+  row (counted across cycles) the source gives up (``stale``): an API that repeats
+  itself must not spend the whole rate budget, nor keep ``--once`` running for ever.
+  The bound is generous because a cursor reset legitimately re-reads the overlap.
+
+A page holds one of the run's :class:`~._slots.PageSlots` from its request until the
+consumer has delivered it (the generator resumes), which bounds the pages in memory
+across all accounts.
+
 Records whose uuid was delivered within the recent window (see ``seen`` in
 :mod:`._state`) are dropped before conversion and counted as duplicates: after a
 cursor reset the overlap is fetched again, and nothing in it is delivered twice.
@@ -37,6 +47,7 @@ from ..mapping import Dataset
 from ..stream import Chunk, Unit
 from ._client import EventsClient
 from ._config import ENDPOINTS
+from ._slots import PageSlots
 from ._state import StateDb, StreamKey, utc_text
 from ._stopper import Stopper
 
@@ -84,7 +95,12 @@ class EventsSource:
         pages_per_cycle: int,
         until: str | None,
         stopper: Stopper,
+        stale_pages: int = 0,
+        max_stale_pages: int = 0,
+        slots: PageSlots | None = None,
     ) -> None:
+        """``stale_pages``: pages in a row that brought nothing new before this cycle;
+        ``max_stale_pages``: how many are tolerated (0: no bound)."""
         self._client = client
         self._state = state
         self._key = key
@@ -95,6 +111,10 @@ class EventsSource:
         self._stopper = stopper
         self.caught_up = False
         self.pages = 0
+        self.stale_pages = stale_pages
+        self._max_stale_pages = max_stale_pages
+        self.stale = False
+        self._slots = slots
 
     def _reset_body(self, start_time: str | None) -> dict[str, Any]:
         body: dict[str, Any] = {"limit": self._page_size}
@@ -132,14 +152,31 @@ class EventsSource:
         items_seen = 0
         while self.pages < self._pages_per_cycle and not self._stopper.stopping:
             body = {"cursor": cursor} if cursor else self._reset_body(state.start_time)
-            page = self._client.page(self._key.api_version, endpoint, body)
-            self.pages += 1
-            items_seen += len(page.items)
-            units, seen, duplicates = self._prepare(page.items)
-            origin = {"stream": self._dataset.value, "cursor": cursor or "(reset)"}
-            yield PageChunk(origin, units, page.cursor, seen, duplicates)
-            ended = not page.has_more or (not page.items and page.cursor == cursor)
-            cursor = page.cursor
+            ticket = self._slots.ticket() if self._slots is not None else None
+            try:
+                page = self._client.page(self._key.api_version, endpoint, body, ticket)
+                self.pages += 1
+                items_seen += len(page.items)
+                units, seen, duplicates = self._prepare(page.items)
+                origin = {"stream": self._dataset.value, "cursor": cursor or "(reset)"}
+                yield PageChunk(origin, units, page.cursor, seen, duplicates)
+            finally:  # delivered and committed (or abandoned): the next page may come in
+                if ticket is not None:
+                    ticket.release()
+            # Drop the page before waiting for the next one: an account waiting for its
+            # budget or a slot must not keep a delivered page alive.
+            has_more, items_on_page, next_cursor = page.has_more, bool(page.items), page.cursor
+            new_on_page = bool(units)
+            del page, units, seen
+            if items_on_page and not new_on_page:
+                self.stale_pages += 1
+            elif items_on_page:
+                self.stale_pages = 0
+            if self._max_stale_pages and self.stale_pages >= self._max_stale_pages:
+                self.stale = True
+                return
+            ended = not has_more or (not items_on_page and next_cursor == cursor)
+            cursor = next_cursor
             if ended:
                 self.caught_up = True
                 return

@@ -19,14 +19,18 @@ The token is never stored; accounts are keyed by the uuid the introspection retu
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from .._errors import CollectorConfigError
 
 __all__ = ["StateDb", "StreamKey", "StreamState", "utc_text"]
 
@@ -47,11 +51,13 @@ CREATE TABLE IF NOT EXISTS streams (
     last_delivery REAL,
     cursor_updated REAL,
     last_event_time TEXT,
+    shard TEXT,
     PRIMARY KEY (account, stream, api_version)
 );
 CREATE TABLE IF NOT EXISTS outputs (
     path TEXT PRIMARY KEY,
-    length INTEGER NOT NULL
+    length INTEGER NOT NULL,
+    pending INTEGER
 );
 CREATE TABLE IF NOT EXISTS seen (
     account TEXT NOT NULL,
@@ -68,6 +74,14 @@ CREATE TABLE IF NOT EXISTS requests (
 );
 CREATE INDEX IF NOT EXISTS requests_by_account ON requests (account, at);
 """
+
+_TABLES = frozenset({"streams", "outputs", "seen", "requests"})
+
+_COLUMNS_ADDED = (
+    ("outputs", "pending", "INTEGER"),
+    ("streams", "shard", "TEXT"),
+)
+"""Columns later versions added, with ``ALTER TABLE`` for a state file made before."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +110,7 @@ class StreamState:
     last_delivery: float | None
     cursor_updated: float | None
     last_event_time: str | None
+    shard: str | None = None
 
 
 class StateDb:
@@ -109,15 +124,50 @@ class StateDb:
     fetched again. (``FULL`` would add an fsync per request for no gain.)
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        """Open (and on first use create) the state file.
+
+        ``read_only`` (``--status``) opens it with SQLite's ``mode=ro``: nothing is
+        created, migrated, switched to WAL or otherwise written, and a file without the
+        collector's tables is refused (:class:`CollectorConfigError`).
+        """
         self.path = str(path)
         self._lock = threading.RLock()
+        if read_only:
+            uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
+            self._db = sqlite3.connect(
+                uri, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            try:
+                tables = {
+                    row[0]
+                    for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                }
+            except BaseException:
+                self._db.close()
+                raise
+            if not tables >= _TABLES:
+                self._db.close()
+                raise CollectorConfigError(
+                    f"{self.path} is not a collector state database (it has none of the "
+                    "collector's tables); pass the --state file a collect run wrote"
+                )
+            self._columns = self._stream_columns()
+            return
         self._db = sqlite3.connect(
             self.path, timeout=30.0, isolation_level=None, check_same_thread=False
         )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        for table, column, kind in _COLUMNS_ADDED:
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        self._columns = self._stream_columns()
+
+    def _stream_columns(self) -> frozenset[str]:
+        return frozenset(row[1] for row in self._db.execute("PRAGMA table_info(streams)"))
 
     def close(self) -> None:
         with self._lock:
@@ -149,24 +199,36 @@ class StateDb:
         return None if row is None else StreamState(key, *row)
 
     def streams(self) -> list[StreamState]:
+        shard = "shard" if "shard" in self._columns else "NULL"  # a file --status cannot migrate
         with self._lock:
             rows = self._db.execute(
                 "SELECT account, stream, api_version, account_name, cursor, start_time, "
                 "status, last_error, consecutive_failures, delivered, created, last_poll, "
-                "last_delivery, cursor_updated, last_event_time FROM streams "
+                f"last_delivery, cursor_updated, last_event_time, {shard} FROM streams "
                 "ORDER BY account_name, account, stream, api_version"
             ).fetchall()
         return [StreamState(StreamKey(*row[:3]), *row[3:]) for row in rows]
 
-    def ensure_stream(self, key: StreamKey, account_name: str, start_time: str | None) -> None:
-        """Create the stream's row on first sight; keep everything of an existing one."""
+    def ensure_stream(
+        self, key: StreamKey, account_name: str, start_time: str | None, shard: str | None = None
+    ) -> None:
+        """Create the stream's row on first sight; keep everything of an existing one
+        but its name and the shard (``K/N``) of the collector that now holds it."""
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO streams (account, stream, api_version, account_name, start_time, "
-                "created) VALUES (?, ?, ?, ?, ?, ?) "
+                "created, shard) VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (account, stream, api_version) "
-                "DO UPDATE SET account_name=excluded.account_name",
-                (key.account, key.stream, key.api_version, account_name, start_time, time.time()),
+                "DO UPDATE SET account_name=excluded.account_name, shard=excluded.shard",
+                (
+                    key.account,
+                    key.stream,
+                    key.api_version,
+                    account_name,
+                    start_time,
+                    time.time(),
+                    shard,
+                ),
             )
 
     def set_status(
@@ -245,7 +307,7 @@ class StateDb:
             for path, length in output_lengths.items():
                 db.execute(
                     "INSERT INTO outputs (path, length) VALUES (?, ?) "
-                    "ON CONFLICT (path) DO UPDATE SET length=excluded.length",
+                    "ON CONFLICT (path) DO UPDATE SET length=excluded.length, pending=NULL",
                     (path, length),
                 )
             if newest is not None:
@@ -278,16 +340,38 @@ class StateDb:
     # outputs ---------------------------------------------------------------
 
     def output_length(self, path: str) -> int | None:
+        committed, _ = self.output_marks(path)
+        return committed
+
+    def output_marks(self, path: str) -> tuple[int | None, int | None]:
+        """(committed length, end of the write in progress) of an exactly-once file.
+
+        The second is set by :meth:`set_output_pending` before the collector writes
+        past the committed length and cleared by the commit: after a crash, bytes up to
+        it are the collector's own; bytes beyond it were put there by someone else.
+        """
         with self._lock:
-            row = self._db.execute("SELECT length FROM outputs WHERE path=?", (path,)).fetchone()
-        return None if row is None else int(row[0])
+            row = self._db.execute(
+                "SELECT length, pending FROM outputs WHERE path=?", (path,)
+            ).fetchone()
+        if row is None:
+            return None, None
+        return int(row[0]), None if row[1] is None else int(row[1])
 
     def set_output_length(self, path: str, length: int) -> None:
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO outputs (path, length) VALUES (?, ?) "
-                "ON CONFLICT (path) DO UPDATE SET length=excluded.length",
+                "ON CONFLICT (path) DO UPDATE SET length=excluded.length, pending=NULL",
                 (path, length),
+            )
+
+    def set_output_pending(self, path: str, end: int) -> None:
+        """The collector is about to write up to ``end``: remember it before writing."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE outputs SET pending=max(coalesce(pending, 0), ?) WHERE path=?",
+                (end, path),
             )
 
 

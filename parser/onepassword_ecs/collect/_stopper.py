@@ -1,14 +1,16 @@
 """One stop flag for a run: set by SIGTERM/SIGINT, obeyed by every wait.
 
 Every sleep in the collector (backoff, rate budget, poll interval) waits on the same
-:class:`threading.Event`, so a signal ends a wait at once instead of after it. What is
-in flight is not abandoned: an HTTP request finishes (its timeout bounds it), the page
-is delivered, flushed and committed, and only then does the loop stop.
+:class:`threading.Event`, so a signal ends a wait at once instead of after it. An HTTP
+request in flight is cut (each client registers an abort with :meth:`Stopper.on_stop`):
+its page was not delivered, so its cursor is not committed and nothing is lost. A page
+already being delivered is finished, flushed and committed, and then the loop stops.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 __all__ = ["Interrupted", "Stopper"]
 
@@ -22,9 +24,31 @@ class Stopper:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._actions: dict[int, Callable[[], None]] = {}
+        self._lock = threading.Lock()
 
     def stop(self) -> None:
+        """Set the flag and run every registered abort (safe in a signal handler:
+        the actions only shut sockets down)."""
         self._event.set()
+        with self._lock:
+            actions = list(self._actions.values())
+        for action in actions:
+            action()
+
+    def on_stop(self, action: Callable[[], None]) -> Callable[[], None]:
+        """Run ``action`` when the run is stopped; return the function that unregisters it."""
+        key = id(action)
+        with self._lock:
+            self._actions[key] = action
+        if self._event.is_set():
+            action()
+
+        def forget() -> None:
+            with self._lock:
+                self._actions.pop(key, None)
+
+        return forget
 
     @property
     def stopping(self) -> bool:

@@ -8,15 +8,21 @@ a silent no-op: a typo in ``admnis`` must not disable a rule without a word.
 
 People may be named by uuid, email or name (the rules compare all three); groups,
 vaults and items by uuid.
+
+``[thresholds.<rule>]`` must name a rule that exists — by default one of the shipped
+pack; a caller that loads other rule folders passes their names (``rule_names``) — for
+the same reason: a threshold for ``brute_force_usr`` would otherwise change nothing.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +36,7 @@ __all__ = [
     "context_from_mapping",
     "load_context",
     "parse_duration",
+    "shipped_rule_names",
 ]
 
 OFFICIAL_CLIENT_APPS: tuple[str, ...] = (
@@ -177,12 +184,27 @@ def _working_hours(source: str, value: Any) -> WorkingHours:
     return WorkingHours(start, end, frozenset(_DAYS.index(d) for d in days), zone)
 
 
-def _thresholds(source: str, value: Any) -> dict[str, dict[str, Any]]:
+def shipped_rule_names() -> frozenset[str]:
+    """The ids of the shipped pack's rules (each rule file is named after its rule)."""
+    folder = resources.files("onepassword_ecs.rules")
+    return frozenset(
+        entry.name.removesuffix(".yml") for entry in folder.iterdir() if entry.name.endswith(".yml")
+    )
+
+
+def _thresholds(
+    source: str, value: Any, rule_names: Collection[str] | None
+) -> dict[str, dict[str, Any]]:
     if not isinstance(value, dict):
         raise _fail(source, "thresholds", "expected a table of rule ids")
+    known = shipped_rule_names() if rule_names is None else rule_names
     result: dict[str, dict[str, Any]] = {}
     for rule, settings in value.items():
         where = f"thresholds.{rule}"
+        if rule not in known:
+            close = difflib.get_close_matches(rule, sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else " (rules list shows the ids)"
+            raise _fail(source, where, f"no rule has this id{hint}")
         if not isinstance(settings, dict) or set(settings) - {"count", "window"}:
             raise _fail(source, where, 'expected { count = N, window = "60m" }')
         count = settings.get("count")
@@ -198,8 +220,11 @@ def _thresholds(source: str, value: Any) -> dict[str, dict[str, Any]]:
     return result
 
 
-def load_context(path: str | Path | None) -> Context:
-    """Read and check a context file; ``None`` gives the defaults."""
+def load_context(path: str | Path | None, rule_names: Collection[str] | None = None) -> Context:
+    """Read and check a context file; ``None`` gives the defaults.
+
+    ``rule_names``: the rule ids ``[thresholds]`` may name (default: the shipped pack).
+    """
     if path is None:
         return Context()
     source = str(path)
@@ -209,10 +234,14 @@ def load_context(path: str | Path | None) -> Context:
         raise DetectionError(f"{source}: cannot read the context file ({exc.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise DetectionError(f"{source}: not valid TOML ({exc})") from None
-    return context_from_mapping(data, source)
+    return context_from_mapping(data, source, rule_names)
 
 
-def context_from_mapping(data: Mapping[str, Any], source: str = "(context)") -> Context:
+def context_from_mapping(
+    data: Mapping[str, Any],
+    source: str = "(context)",
+    rule_names: Collection[str] | None = None,
+) -> Context:
     """A context from already-parsed TOML (or JSON) data, checked as a file would be."""
     known = set(LIST_KEYS) | {"working_hours", "silence_hours", "thresholds"}
     unknown = sorted(set(data) - known)
@@ -233,6 +262,6 @@ def context_from_mapping(data: Mapping[str, Any], source: str = "(context)") -> 
         if "working_hours" in data
         else WorkingHours(),
         silence_hours=float(silence),
-        thresholds=_thresholds(source, data.get("thresholds", {})),
+        thresholds=_thresholds(source, data.get("thresholds", {}), rule_names),
         source=source,
     )

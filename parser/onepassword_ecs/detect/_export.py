@@ -5,7 +5,8 @@ in ``rules/pipelines/`` (plus the context placeholders). A rule a target cannot 
 is never emitted approximately; it is listed as unsupported, with the reason:
 
 - history rules and the off-hours rule (no portable way to say "first seen" or "local
-  time of day") are ours alone;
+  time of day") are ours alone, and so is the indicator rule (it reads one entry of the
+  ``threat.enrichments`` list, a nested field query strings cannot look into);
 - a rule whose context list is empty has nothing to export yet;
 - a correlation is exported only where the backend keeps its meaning: EQL's
   ``sequence ... with runs`` is a sliding window for ``event_count``; ES|QL's and
@@ -13,13 +14,20 @@ is never emitted approximately; it is listed as unsupported, with the reason:
   and the others cannot express correlations at all;
 - anything the backend itself refuses (field-to-field comparisons in Lucene, Kusto
   and Panther) is reported with the backend's message.
+
+The file layout of an export lives here too (:func:`export_files`,
+:func:`write_export`), so the library writes the same tree the CLI does:
+``<folder>/<rule>.<ext>`` per exported rule (one ``rules.ndjson`` for Kibana, which
+imports a bundle) and ``<folder>/unsupported.txt``, one ``rule: reason`` line per rule
+the target cannot take — every rule of the pack is in exactly one of the two.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sigma.exceptions import SigmaError
@@ -30,7 +38,19 @@ from ._context import Context
 from ._ruleset import Rule, builtin_rules_dir
 from ._sigma import collection, context_pipeline, go_offline
 
-__all__ = ["TARGETS", "TARGET_GROUPS", "Conversion", "export_rule", "resolve_targets"]
+__all__ = [
+    "TARGETS",
+    "TARGET_GROUPS",
+    "UNSUPPORTED_FILE",
+    "Conversion",
+    "describe_rules",
+    "export_files",
+    "export_rule",
+    "resolve_targets",
+    "write_export",
+]
+
+UNSUPPORTED_FILE = "unsupported.txt"
 
 SENTINEL_TABLE = "OnePasswordEcs_CL"
 INDEX_PATTERN = "logs-1password*"
@@ -165,6 +185,11 @@ def _why_not(rule: Rule, target: Target, context: Context) -> str | None:
         return "history rule (first-seen or baseline): evaluated by onepassword-ecs detect only"
     if rule.when == "outside_working_hours":
         return "needs the local time of day in the working_hours time zone"
+    if "indicators" in rule.stages:
+        return (
+            "reads threat.enrichments, the list the indicators stage writes; a query cannot "
+            "match inside one entry of it (use the SIEM's own indicator-match rules)"
+        )
     waiting = rule.waits_for(context)
     if waiting:
         return f"needs the context list {', '.join(waiting)}"
@@ -205,3 +230,72 @@ def export_rule(rule: Rule, target_name: str, context: Context) -> Conversion:
     if target.name == "sentinel" and not text.startswith(SENTINEL_TABLE):
         text = f"{SENTINEL_TABLE}\n| where {text}"
     return Conversion(rule.name, target.name, text)
+
+
+def export_files(target_name: str, conversions: Sequence[Conversion]) -> dict[str, str]:
+    """The files of one target's export: relative name -> text (``unsupported.txt`` last)."""
+    target = TARGETS[target_name]
+    supported = [c for c in conversions if c.text is not None]
+    files: dict[str, str] = {}
+    if target.bundle:
+        files[f"rules.{target.extension}"] = "".join(f"{c.text}\n" for c in supported)
+    else:
+        for c in supported:
+            files[f"{c.rule}.{target.extension}"] = f"{c.text}\n"
+    files[UNSUPPORTED_FILE] = "".join(
+        f"{c.rule}: {c.unsupported}\n" for c in conversions if c.text is None
+    )
+    return files
+
+
+def write_export(folder: str | Path, target_name: str, conversions: Sequence[Conversion]) -> Path:
+    """Write one target's export under ``folder`` (created); return its unsupported list.
+
+    Raises OSError as the file system does (the caller names the file).
+    """
+    where = Path(folder)
+    where.mkdir(parents=True, exist_ok=True)
+    for name, text in export_files(target_name, conversions).items():
+        (where / name).write_text(text, encoding="utf-8")
+    return where / UNSUPPORTED_FILE
+
+
+def describe_rules(rules: Sequence[Rule], context: Context) -> dict[str, Any]:
+    """What ``rules list --json`` prints: each rule, what it needs, where it exports.
+
+    Keys: ``context`` (the context file, or ``(defaults)``), ``count`` (rules),
+    ``running`` (rules that run with this context), ``rules`` (in the given order), each
+    with ``name``, ``title``, ``kind`` (event, correlation, history), ``level``, ``runs``
+    (bool), ``waits_for`` (the empty required lists), ``lists`` and ``optional_lists``
+    (the context lists it reads), ``settings`` (other context keys it reads:
+    ``working_hours``, ``silence_hours``), ``stages`` (conversion stages whose fields it
+    reads: ``indicators``), ``thresholds`` (the ``[thresholds.<name>]`` keys it takes),
+    ``exports`` (targets it converts for) and ``unsupported`` (target -> reason).
+    """
+    entries = []
+    for rule in rules:
+        conversions = [export_rule(rule, target, context) for target in TARGETS]
+        waiting = list(rule.waits_for(context))
+        entries.append(
+            {
+                "name": rule.name,
+                "title": rule.title,
+                "kind": rule.kind,
+                "level": rule.level,
+                "runs": not waiting,
+                "waits_for": waiting,
+                "lists": list(rule.required_lists),
+                "optional_lists": list(rule.optional_lists),
+                "settings": rule.settings,
+                "stages": list(rule.stages),
+                "thresholds": list(rule.threshold_keys),
+                "exports": [c.target for c in conversions if c.text is not None],
+                "unsupported": {c.target: c.unsupported for c in conversions if c.text is None},
+            }
+        )
+    return {
+        "context": context.source,
+        "count": len(entries),
+        "running": sum(1 for entry in entries if entry["runs"]),
+        "rules": entries,
+    }

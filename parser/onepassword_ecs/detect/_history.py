@@ -4,7 +4,9 @@ Sigma has no way to say "not seen for this user in the last 30 days" or "faster 
 plane", so these are the project's own rule kind, evaluated here in one pass over the
 documents in time order. State is per key (user, or user and value, or stream), never
 per event: memory grows with the number of users and places, not with the number of
-events.
+events. Each check's ``state`` is a flat ``{text key: JSON value}`` map, so the engine
+can keep it in the store between runs (``dirty`` names the keys changed since it was
+last saved; ``expires`` says when an entry stops mattering).
 
 - ``new_value``: an event whose value (a country, an address) was not seen for the same
   key within ``lookback``. Silent during ``learning`` from the first event of the data,
@@ -28,9 +30,11 @@ from ._context import Context, parse_duration
 from ._engine import Match
 from ._ruleset import Rule
 
-__all__ = ["history_checks", "run_history_rules"]
+__all__ = ["HistoryCheck", "history_checks", "run_history_rules"]
 
 _NS = 1_000_000_000
+_SEP = "\x1f"
+_START = "\x00start"  # the first event's time, in the new_value state
 _EARTH_RADIUS_KM = 6371.0088
 
 
@@ -61,14 +65,31 @@ def _location(row: dict[str, Any]) -> tuple[float, float] | None:
 
 
 class _Check(Protocol):
+    rule: Rule
     fields: tuple[str, ...]
+    only: dict[str, str]  # events without these exact values are never looked at
+    state: dict[str, Any]
+    dirty: set[str]
 
     def feed(self, event_id: str, document: dict[str, Any], ts: int) -> Iterator[Match]: ...
 
+    def saw(self, ts: int) -> None:
+        """An event at ``ts`` exists (told even of events ``only`` keeps from ``feed``)."""
+
     def finish(self, until_ns: int | None) -> Iterator[Match]: ...
+
+    def expires(self, key: str, value: Any) -> int | None: ...
 
 
 class _NewValue:
+    """State: ``key parts + value`` -> when last seen; ``_START`` -> the first event.
+
+    The learning period runs from the first event this check ever saw (kept with the
+    state, so a later round does not restart learning at the start of what it reads).
+    An event older than the value's last sighting (a late arrival) refreshes nothing
+    and alerts on nothing: it cannot be new if the value was already seen after it.
+    """
+
     def __init__(self, rule: Rule, context: Context) -> None:
         params = rule.params
         self.rule = rule
@@ -80,12 +101,24 @@ class _NewValue:
         self.lookback = parse_duration(window) * _NS
         self.learning = parse_duration(params.get("learning", window)) * _NS
         self.fields: tuple[str, ...] = ("event.dataset", "event.outcome", *self.keys, self.value)
-        self.start: int | None = None
-        self.seen: dict[tuple[str, ...], dict[str, int]] = {}
+        self.only = {
+            name: str(value)
+            for name, value in (("event.dataset", self.dataset), ("event.outcome", self.outcome))
+            if value
+        }
+        self.state: dict[str, Any] = {}
+        self.dirty: set[str] = set()
+
+    def saw(self, ts: int) -> None:
+        """The learning period starts at the first event of the data, of any kind."""
+        start = self.state.get(_START)
+        if start is None or ts < start:
+            self.state[_START] = ts
+            self.dirty.add(_START)
 
     def feed(self, event_id: str, document: dict[str, Any], ts: int) -> Iterator[Match]:
-        if self.start is None:
-            self.start = ts
+        self.saw(ts)
+        start = int(self.state[_START])
         if self.dataset and document.get("event.dataset") != self.dataset:
             return
         if self.outcome and document.get("event.outcome") != self.outcome:
@@ -94,24 +127,29 @@ class _NewValue:
         value = document.get(self.value)
         if not all(isinstance(k, str) for k in parts) or not isinstance(value, str):
             return
-        key = tuple(str(k) for k in parts)
-        values = self.seen.setdefault(key, {})
-        last = values.get(value)
-        values[value] = ts
-        if ts < self.start + self.learning:
+        key = _SEP.join([*(str(k) for k in parts), value])
+        last = self.state.get(key)
+        if last is not None and ts < last:
+            return  # a late event: the value was seen after it
+        self.state[key] = ts
+        self.dirty.add(key)
+        if ts < start + self.learning:
             return
         if last is None or ts - last > self.lookback:
-            group = dict(zip(self.keys, key, strict=True)) | {self.value: value}
-            yield Match(self.rule, group, [event_id])
-        if len(values) > 64:  # forget what is past the lookback
-            for old in [v for v, t in values.items() if ts - t > self.lookback]:
-                del values[old]
+            group = dict(zip(self.keys, (str(k) for k in parts), strict=True))
+            yield Match(self.rule, group | {self.value: value}, [event_id])
 
     def finish(self, until_ns: int | None) -> Iterator[Match]:
         return iter(())
 
+    def expires(self, key: str, value: Any) -> int | None:
+        """A sighting older than the lookback is as good as none: forget it."""
+        return None if key == _START else int(value) + self.lookback
+
 
 class _Travel:
+    """State: user -> ``[ts, lat, lon, event id]`` of their last located event."""
+
     def __init__(self, rule: Rule, context: Context) -> None:
         self.rule = rule
         self.max_speed = float(rule.params.get("max_speed_kmh", 900))
@@ -121,7 +159,12 @@ class _Travel:
             "event.outcome",
             *(f for pair in _LOCATION_FIELDS for f in pair),
         )
-        self.last: dict[str, tuple[int, tuple[float, float], str]] = {}
+        self.only: dict[str, str] = {}
+        self.state: dict[str, Any] = {}
+        self.dirty: set[str] = set()
+
+    def saw(self, ts: int) -> None:
+        pass
 
     def feed(self, event_id: str, document: dict[str, Any], ts: int) -> Iterator[Match]:
         user = document.get("user.id")
@@ -130,12 +173,17 @@ class _Travel:
             return
         if document.get("event.outcome") == "failure":
             return  # someone else's attempt (a firewall block, a wrong password) is no trip
-        previous = self.last.get(user)
-        self.last[user] = (ts, place, event_id)
+        previous = self.state.get(user)
+        if previous is not None and ts < previous[0]:
+            return  # a late event: the trip it would describe is already past
+        self.state[user] = [ts, place[0], place[1], event_id]
+        self.dirty.add(user)
         if previous is None:
             return
-        before, where, first_id = previous
-        distance = _distance_km(where, place)
+        before, lat, lon, first_id = previous
+        if (lat, lon) == place:
+            return  # the same place: no trip (most events, so no trigonometry)
+        distance = _distance_km((lat, lon), place)
         hours = (ts - before) / (3600 * _NS)
         if distance < self.min_distance:
             return
@@ -150,13 +198,20 @@ class _Travel:
     def finish(self, until_ns: int | None) -> Iterator[Match]:
         return iter(())
 
+    def expires(self, key: str, value: Any) -> int | None:
+        return None
+
 
 class _Silence:
+    """State: dataset -> ``[ts, event id]`` of its last event (the silence watermark)."""
+
     def __init__(self, rule: Rule, context: Context) -> None:
         self.rule = rule
         self.gap = int(context.silence_hours * 3600 * _NS)
         self.fields: tuple[str, ...] = ("event.dataset",)
-        self.last: dict[str, tuple[int, str]] = {}
+        self.only: dict[str, str] = {}
+        self.state: dict[str, Any] = {}
+        self.dirty: set[str] = set()
 
     def _match(self, dataset: str, ids: list[str], start: int, end: int) -> Match:
         return Match(
@@ -166,21 +221,30 @@ class _Silence:
             {"silent_from_ns": start, "silent_until_ns": end},
         )
 
+    def saw(self, ts: int) -> None:
+        pass
+
     def feed(self, event_id: str, document: dict[str, Any], ts: int) -> Iterator[Match]:
         dataset = document.get("event.dataset")
         if not isinstance(dataset, str):
             return
-        previous = self.last.get(dataset)
-        self.last[dataset] = (ts, event_id)
+        previous = self.state.get(dataset)
+        if previous is not None and ts < previous[0]:
+            return  # a late event inside a stretch already judged
+        self.state[dataset] = [ts, event_id]
+        self.dirty.add(dataset)
         if previous is not None and ts - previous[0] > self.gap:
             yield self._match(dataset, [previous[1], event_id], previous[0], ts)
 
     def finish(self, until_ns: int | None) -> Iterator[Match]:
         if until_ns is None:
             return
-        for dataset, (ts, event_id) in sorted(self.last.items()):
+        for dataset, (ts, event_id) in sorted(self.state.items()):
             if until_ns - ts > self.gap:
                 yield self._match(dataset, [event_id], ts, until_ns)
+
+    def expires(self, key: str, value: Any) -> int | None:
+        return None
 
 
 _CHECKS: dict[str, Callable[[Rule, Context], _Check]] = {
@@ -188,6 +252,9 @@ _CHECKS: dict[str, Callable[[Rule, Context], _Check]] = {
     "travel": _Travel,
     "silence": _Silence,
 }
+
+
+HistoryCheck = _Check
 
 
 def history_checks(rules: list[Rule], context: Context) -> list[_Check]:

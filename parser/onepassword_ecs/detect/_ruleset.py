@@ -8,8 +8,10 @@ an ``onepassword: {kind: history, ...}`` block that the history evaluator reads.
 
 The ``onepassword`` block is ours and is removed before pySigma sees the rule:
 ``optional_context`` lists context lists whose emptiness drops the detection items
-that use them (instead of disabling the rule), and ``when: outside_working_hours``
-asks the engine for a time-of-day filter Sigma cannot state.
+that use them (instead of disabling the rule), ``when: outside_working_hours``
+asks the engine for a time-of-day filter Sigma cannot state, and ``stages`` names the
+conversion stages whose fields the rule reads (``indicators``: ``threat.enrichments``
+exists only in documents converted with ``--indicators``), so ``rules list`` can say so.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ __all__ = ["Rule", "builtin_rules_dir", "load_rules"]
 RuleKind = Literal["event", "correlation", "history"]
 _PLACEHOLDER = re.compile(r"%([a-z_]+)%")
 _LEVELS = ("informational", "low", "medium", "high", "critical")
+KNOWN_STAGES = ("indicators",)
+"""Conversion stages a rule may depend on (``onepassword: {stages: [...]}``)."""
 
 
 def builtin_rules_dir() -> Path:
@@ -56,10 +60,34 @@ class Rule:
     optional_lists: tuple[str, ...] = ()
     when: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    stages: tuple[str, ...] = ()
 
     @property
     def required_lists(self) -> tuple[str, ...]:
         return tuple(name for name in self.lists if name not in self.optional_lists)
+
+    @property
+    def settings(self) -> list[str]:
+        """The context file's keys other than lists that this rule reads."""
+        settings = ["working_hours"] if self.when == "outside_working_hours" else []
+        if self.kind == "history" and self.params.get("check") == "silence":
+            settings.append("silence_hours")
+        return settings
+
+    @property
+    def threshold_keys(self) -> tuple[str, ...]:
+        """The ``[thresholds.<rule>]`` keys that change this rule (none: it has no knob)."""
+        if self.kind == "history":
+            return ("window",) if self.params.get("check") == "new_value" else ()
+        keys: list[str] = []
+        for document in self.documents:
+            correlation = document.get("correlation")
+            if isinstance(correlation, dict):
+                keys.append("window")
+                condition = correlation.get("condition")
+                if isinstance(condition, dict) and ({"gte", "gt"} & set(condition)):
+                    keys.append("count")
+        return tuple(dict.fromkeys(keys))
 
     def waits_for(self, context: Context) -> tuple[str, ...]:
         """The required context lists that are empty: the rule does not run until filled."""
@@ -142,7 +170,12 @@ def _read(path: Path) -> Rule:
         kind = "event"
     else:
         raise DetectionError(f"{path}: neither a detection, a correlation nor a history rule")
-    params = {k: v for k, v in ours.items() if k not in ("kind", "optional_context", "when")}
+    params = {
+        k: v for k, v in ours.items() if k not in ("kind", "optional_context", "when", "stages")
+    }
+    stages = ours.get("stages") or ()
+    if not isinstance(stages, list | tuple) or not all(s in KNOWN_STAGES for s in stages):
+        raise DetectionError(f"{path}: onepassword.stages: expected a list of {KNOWN_STAGES}")
     for key in ("lookback", "learning"):
         if key in params:
             try:
@@ -164,6 +197,7 @@ def _read(path: Path) -> Rule:
         optional_lists=tuple(ours.get("optional_context") or ()),
         when=ours.get("when"),
         params=params,
+        stages=tuple(stages),
     )
 
 

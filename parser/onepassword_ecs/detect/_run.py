@@ -93,7 +93,11 @@ def _is_document(value: Any) -> bool:
 
 
 def read_documents(
-    inputs: Sequence[str], rejected: Counter[str], stdin: IO[bytes] | None = None
+    inputs: Sequence[str],
+    rejected: Counter[str],
+    stdin: IO[bytes] | None = None,
+    *,
+    assume_timezone: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """ECS documents from files: documents as they are, raw records normalized.
 
@@ -119,7 +123,7 @@ def read_documents(
                     yield value
                     continue
                 try:
-                    yield normalize(value)
+                    yield normalize(value, assume_timezone=assume_timezone)
                 except NormalizationError as error:
                     rejected[error.reason] += 1
 

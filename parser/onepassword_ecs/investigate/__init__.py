@@ -18,10 +18,10 @@ from __future__ import annotations
 from ._access import AccessReport, PersonAccess, access_report
 from ._anomalies import Finding, find_anomalies
 from ._events import EventView
-from ._mcp import TOOL_NAMES, build_server
+from ._mcp import TOOL_NAMES, build_server, serve_stdio
 from ._profile import UserReport, investigate_user
 from ._queries import MAX_LIMIT, Investigation, Listing, Person
-from ._render import render_access, render_anomalies, render_user
+from ._render import render_access, render_anomalies, render_user, terminal_text
 from ._report import ReportData, Section, render_report, report_data
 from ._window import (
     DEFAULT_BASELINE,
@@ -60,4 +60,6 @@ __all__ = [
     "render_user",
     "report_data",
     "resolve_window",
+    "serve_stdio",
+    "terminal_text",
 ]

@@ -387,9 +387,25 @@ class _Anomalies:
 
 
 def _hour_span(hours: set[int]) -> str:
+    """The hours seen, as runs of consecutive hours: ``08h-12h, 14h-18h``.
+
+    Never a min-max range: a range from the earliest to the latest hour would contain
+    the very hour the finding flags as one they are never active at. A run may cross
+    midnight (``22h-01h``); a run of one hour is that hour (``07h``).
+    """
     if not hours:
         return "never"
-    return f"{min(hours):02d}h-{max(hours):02d}h" if len(hours) > 1 else f"{min(hours):02d}h"
+    if len(hours) == 24:
+        return "at every hour"
+    # start each run at an hour whose predecessor was not seen: no run is split at 00h
+    starts = sorted(h for h in hours if (h - 1) % 24 not in hours)
+    runs = []
+    for start in starts:
+        end = start
+        while (end + 1) % 24 in hours:
+            end = (end + 1) % 24
+        runs.append(f"{start:02d}h" if end == start else f"{start:02d}h-{end:02d}h")
+    return ", ".join(runs)
 
 
 def find_anomalies(

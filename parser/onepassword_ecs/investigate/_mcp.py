@@ -36,7 +36,7 @@ from ._queries import Investigation
 from ._report import report_data
 from ._window import Window, parse_duration, parse_time, resolve_window
 
-__all__ = ["MAX_EVENTS", "MAX_TEXT", "TOOL_NAMES", "build_server"]
+__all__ = ["MAX_EVENTS", "MAX_TEXT", "TOOL_NAMES", "build_server", "serve_stdio"]
 
 MAX_EVENTS = 200
 MAX_TEXT = 2000
@@ -307,3 +307,90 @@ def _reported(
             raise tool_error(str(exc)) from None
 
     return tool
+
+
+def serve_stdio(server: Any) -> None:
+    """Run ``server`` (from :func:`build_server`) on standard input and output.
+
+    What ``server.run("stdio")`` does, and one thing more JSON-RPC 2.0 requires: a line
+    that is not JSON gets a ``-32700 Parse error`` reply, and JSON that is not a
+    JSON-RPC message a ``-32600 Invalid Request`` one (``"id": null`` both: no id can be
+    read from it). The SDK only logs such lines, so a client that sent one waits for an
+    answer that never comes. Should the SDK change its internals, the server still
+    runs as the SDK runs it.
+    """
+    import anyio
+
+    lowlevel = getattr(server, "_lowlevel_server", None)
+    if lowlevel is None:  # pragma: no cover - a different SDK: its own stdio loop
+        server.run("stdio")
+        return
+
+    async def main() -> None:
+        from mcp.server.stdio import stdio_server
+
+        async with stdio_server() as (read_stream, write_stream):
+            await lowlevel.run(
+                _AnswerMalformed(read_stream, write_stream),
+                write_stream,
+                lowlevel.create_initialization_options(),
+            )
+
+    anyio.run(main)
+
+
+class _AnswerMalformed:
+    """The transport's read stream, answering the lines it could not read as messages.
+
+    The stdio transport hands on an exception for such a line; this replies to it on
+    the transport's own write stream (one writer: no torn lines) and reads on.
+    Everything else (messages, the sender's context) passes through unchanged.
+    """
+
+    def __init__(self, inner: Any, write_stream: Any) -> None:
+        self._inner = inner
+        self._write = write_stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)  # last_context and friends
+
+    async def _answered(self, item: Any) -> bool:
+        if not isinstance(item, Exception):
+            return False
+        from mcp.shared.message import SessionMessage
+        from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
+        from pydantic import ValidationError
+
+        if not isinstance(item, ValidationError):
+            return False
+        parse = any(error.get("type") == "json_invalid" for error in item.errors())
+        code, text = (PARSE_ERROR, "Parse error") if parse else (INVALID_REQUEST, "Invalid Request")
+        reply = JSONRPCError(jsonrpc="2.0", id=None, error=ErrorData(code=code, message=text))
+        await self._write.send(SessionMessage(reply))
+        return True
+
+    async def receive(self) -> Any:
+        while True:
+            item = await self._inner.receive()
+            if not await self._answered(item):
+                return item
+
+    def __aiter__(self) -> _AnswerMalformed:
+        return self
+
+    async def __anext__(self) -> Any:
+        while True:
+            item = await self._inner.__anext__()
+            if not await self._answered(item):
+                return item
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> _AnswerMalformed:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> bool | None:
+        result: bool | None = await self._inner.__aexit__(*exc)
+        return result

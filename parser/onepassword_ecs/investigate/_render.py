@@ -4,6 +4,15 @@ Why rich: aligned, wrapped, colored tables without hand-counting widths, and one
 (``terminal=False``) that turns the same tables into plain text (no colors, no box
 drawing, a fixed wide page) for ``| less``, ``> file`` and tests. Machines should use
 ``--json`` instead of either.
+
+**Nothing in the store reaches the terminal raw.** Names, client app and OS names come
+from whoever acted or attempted a sign-in: an ESC sequence in one could clear the
+screen or retitle the window, a newline could fake a table row, U+202E could make a line
+read backwards. :func:`terminal_text` writes every character that is not printable
+(controls, line and paragraph separators, bidi marks, embeddings, overrides and
+isolates, other format characters) as a visible ``\\uXXXX`` escape; every string a
+renderer prints passes through it (headings, lines, table titles and cells), on a
+terminal and in plain text alike.
 """
 
 from __future__ import annotations
@@ -23,10 +32,29 @@ from ._events import EventView
 from ._profile import FACETS, UserReport
 from ._window import Window
 
-__all__ = ["render_access", "render_anomalies", "render_user"]
+__all__ = ["render_access", "render_anomalies", "render_user", "terminal_text"]
 
 _PLAIN_WIDTH = 200
 _FLAG_STYLE = "bold red"
+
+
+def _escaped(character: str) -> str:
+    code = ord(character)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def terminal_text(value: object) -> str:
+    """``value`` as text safe to print on a terminal: what is not printable, escaped.
+
+    Printable means :meth:`str.isprintable` (the plain space included): so C0 and C1
+    controls (ESC, newline, tab, DEL), U+2028/U+2029, the bidi marks and overrides
+    (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069, U+061C) and every other format or
+    unassigned character become ``\\uXXXX``, which reads as what it is.
+    """
+    text = value if isinstance(value, str) else str(value)
+    if text.isprintable():
+        return text  # the overwhelming case, checked at C speed
+    return "".join(c if c.isprintable() else _escaped(c) for c in text)
 
 
 class _Page:
@@ -46,14 +74,14 @@ class _Page:
         )
 
     def heading(self, text: str) -> None:
-        self.console.print(Text(text, style="bold" if self.terminal else ""))
+        self.console.print(Text(terminal_text(text), style="bold" if self.terminal else ""))
 
     def line(self, text: str, style: str = "") -> None:
-        self.console.print(Text(text, style=style if self.terminal else ""))
+        self.console.print(Text(terminal_text(text), style=style if self.terminal else ""))
 
     def table(self, title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         table = Table(
-            title=title,
+            title=Text(terminal_text(title)),
             title_justify="left",
             box=box.SIMPLE_HEAVY if self.terminal else None,
             show_edge=self.terminal,
@@ -62,7 +90,7 @@ class _Page:
             pad_edge=False,
         )
         for column in columns:
-            table.add_column(column, overflow="fold")
+            table.add_column(terminal_text(column), overflow="fold")
         count = 0
         for row in rows:
             table.add_row(*[_cell(value, self.terminal) for value in row])
@@ -70,7 +98,7 @@ class _Page:
         if count:
             self.console.print(table)
         else:
-            self.line(f"{title}: none")
+            self.line(f"{title}: none")  # escaped by line()
         self.console.print()
 
     def text(self) -> str:
@@ -79,8 +107,12 @@ class _Page:
 
 def _cell(value: Any, terminal: bool) -> Text:
     if isinstance(value, Text):
-        return value if terminal else Text(value.plain)
-    return Text("" if value is None else str(value))
+        plain = value.plain
+        safe = terminal_text(plain)
+        if terminal and safe == plain:
+            return value  # keeps its style
+        return Text(safe, style=value.style if terminal else "")
+    return Text("" if value is None else terminal_text(value))
 
 
 def _flags(event: EventView, terminal: bool) -> Text:

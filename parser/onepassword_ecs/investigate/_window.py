@@ -11,11 +11,11 @@ clock: a store copied from last month should still be investigated as it was); w
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from .._errors import InvestigationError
+from .._errors import ArgumentError, InvestigationError
+from .._time import check_window, parse_moment, parse_span
 
 __all__ = [
     "DEFAULT_BASELINE",
@@ -32,43 +32,23 @@ NS_PER_SECOND = 1_000_000_000
 DEFAULT_WINDOW = timedelta(days=7)
 DEFAULT_BASELINE = timedelta(days=30)
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
 
 def parse_duration(text: str) -> timedelta:
-    """``30d``, ``12h``, ``2w``, ``90m``, ``45s`` → a positive duration."""
-    match = _DURATION.match(text)
-    if not match or int(match.group(1)) == 0:
-        raise InvestigationError(
-            f"not a duration: {text!r} (use a whole number and a unit: 30d, 12h, 2w, 90m)"
-        )
-    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    """A span in the one grammar (``30d``, ``12h``, ``2w``, ``90m``, ``45s``) as a duration."""
+    try:
+        return timedelta(seconds=parse_span(text, what="duration"))
+    except ArgumentError as exc:
+        raise InvestigationError(str(exc)) from None
 
 
 def parse_time(text: str, *, now: datetime | None = None) -> int:
-    """An absolute time (RFC 3339, or a date meaning its UTC midnight) or a duration ago.
-
-    ``2026-10-24``, ``2026-10-24T08:00:00Z``, ``2026-10-24T10:00:00+02:00`` or ``7d``
-    (seven days before ``now``, the wall clock by default). Returns nanoseconds.
-    """
-    text = text.strip()
-    if _DURATION.match(text):
-        moment = (now or datetime.now(UTC)) - parse_duration(text)
-        return _ns(moment)
+    """A time point in the one grammar (RFC 3339, a date meaning UTC midnight, or a span
+    ago such as ``7d``), in nanoseconds; ``now`` is the wall clock unless given."""
+    now_ns = _ns(now) if now is not None else None
     try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return _ns(datetime(day.year, day.month, day.day, tzinfo=UTC))
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise InvestigationError(
-            f"not a time: {text!r} (use 2026-10-24, 2026-10-24T08:00:00Z or a duration ago "
-            "such as 7d)"
-        ) from None
-    if moment.tzinfo is None:
-        raise InvestigationError(f"time {text!r} has no UTC offset (add Z or +hh:mm)")
-    return _ns(moment)
+        return parse_moment(text, now_ns=now_ns)
+    except ArgumentError as exc:
+        raise InvestigationError(str(exc)) from None
 
 
 def _ns(moment: datetime) -> int:
@@ -115,7 +95,15 @@ def resolve_window(
     baseline: timedelta = DEFAULT_BASELINE,
     default_window: timedelta = DEFAULT_WINDOW,
 ) -> Window:
-    """Fill in the defaults described in the module docstring."""
+    """Fill in the defaults described in the module docstring.
+
+    A future ``since`` and an ``until`` not after ``since`` are refused as the one grammar
+    refuses them everywhere (:func:`onepassword_ecs._time.check_window`).
+    """
+    try:
+        check_window(since, until)
+    except ArgumentError as exc:
+        raise InvestigationError(str(exc)) from None
     if until is None:
         until = (newest_ns + 1) if newest_ns is not None else _ns(datetime.now(UTC))
     if since is None:

@@ -10,10 +10,11 @@ can be reasoned about, tested and benchmarked on its own.
 from __future__ import annotations
 
 from ._bytes import normalize_bytes, normalize_tagged
-from ._common import ECS_VERSION
+from ._common import ECS_VERSION, readable_message
 from ._dataset import Dataset, detect_dataset, parse_dataset
 from ._datastream import DataStreamStage
 from ._decode import decode_json
+from ._native import mapper_implementation
 from ._normalize import normalize
 from ._rerender import NameOf, render_message
 from ._tables import CATEGORY_TYPES, Tables, tables
@@ -29,10 +30,12 @@ __all__ = [
     "check_timezone",
     "decode_json",
     "detect_dataset",
+    "mapper_implementation",
     "normalize",
     "normalize_bytes",
     "normalize_tagged",
     "parse_dataset",
+    "readable_message",
     "render_message",
     "tables",
 ]

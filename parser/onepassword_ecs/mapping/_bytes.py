@@ -21,8 +21,10 @@ import orjson
 
 from .._errors import NormalizationError
 from ..ecs import data_stream_fields
+from . import _native
 from ._dataset import Dataset, detect_dataset
 from ._datastream import check_namespace
+from ._native import DATASET_CODES
 from ._normalize import FAST_MAPPERS, decoded, internal_error, map_decoded, normalize
 
 __all__ = ["normalize_bytes", "normalize_tagged"]
@@ -45,6 +47,18 @@ def normalize_bytes(
     Same arguments and the same ``NormalizationError``s as :func:`normalize`; the
     result is one line of canonical JSON (keys sorted, no newline).
     """
+    native = _native.native_map
+    if (
+        native is not None
+        and not keep_original
+        and assume_timezone is None
+        and (dataset is None or dataset.__class__ is Dataset)
+        and (data_stream_namespace is None or data_stream_namespace.__class__ is str)
+    ):
+        streams = None if data_stream_namespace is None else _streams(data_stream_namespace)
+        found = native(record, DATASET_CODES.get(dataset, -1), streams, False)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
     return normalize_tagged(
         record,
         dataset=dataset,
@@ -69,8 +83,21 @@ def normalize_tagged(
     document, keys already in sorted order and memoized parts as ``orjson.Fragment``,
     is encoded without sorting. Everything else (``keep_original``, an assumed zone, a
     dict, a record off the common shape) is the careful document encoded with sorted
-    keys.
+    keys. Before either, the native mapper (``_native``) when it is built: it takes
+    records of the documented shapes and hands every other back.
     """
+    native = _native.native_map
+    if (
+        native is not None
+        and not keep_original
+        and assume_timezone is None
+        and (dataset is None or dataset.__class__ is Dataset)
+        and (data_stream_namespace is None or data_stream_namespace.__class__ is str)
+    ):
+        streams = None if data_stream_namespace is None else _streams(data_stream_namespace)
+        found = native(record, DATASET_CODES.get(dataset, -1), streams, True)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
     if keep_original or assume_timezone is not None or not isinstance(record, bytes | str):
         document = normalize(
             record,
@@ -100,6 +127,17 @@ def normalize_tagged(
         data, which, None, try_fast=False, data_stream_namespace=data_stream_namespace
     )
     return _dumps(document, option=_SORT), document["event"]["dataset"]
+
+
+@functools.lru_cache(maxsize=16)
+def _streams(namespace: str) -> tuple[bytes, bytes]:
+    """The item-usage and sign-in ``data_stream`` objects' JSON for the native mapper
+    (checking ``namespace`` first, as the pure path does)."""
+    fragments = _stream_fragment(check_namespace(namespace))
+    return (
+        _dumps(fragments[Dataset.item_usages]),
+        _dumps(fragments[Dataset.signin_attempts]),
+    )
 
 
 @functools.lru_cache(maxsize=16)

@@ -15,6 +15,7 @@ import orjson
 
 from .._errors import NormalizationError
 from ..ecs import MAX_NODES, structure_problem
+from . import _native
 from ._audit import map_audit_event
 from ._common import ECS_VERSION
 from ._dataset import Dataset, detect_dataset
@@ -23,6 +24,7 @@ from ._decode import DuplicateKeys, JsonObject, decode_record, duplicate_key_err
 from ._fast import fast_item_usage, fast_signin_attempt
 from ._fast_audit import fast_audit_event
 from ._item_usage import map_item_usage
+from ._native import DATASET_CODES
 from ._passthrough import json_text
 from ._signin import map_signin_attempt
 from ._timestamps import AssumedZone, assumed_zone
@@ -48,6 +50,8 @@ FAST_MAPPERS: dict[Dataset, FastMapper] = {
     Dataset.item_usages: fast_item_usage,
     Dataset.signin_attempts: fast_signin_attempt,
 }
+
+_BY_EVENT_DATASET = {dataset.event_dataset: dataset for dataset in Dataset}
 
 
 def _check_structure(data: Any) -> None:
@@ -144,6 +148,21 @@ def normalize(
     """
     if data_stream_namespace is not None:
         check_namespace(data_stream_namespace)  # the caller's mistake, whatever the record
+    native = _native.native_map
+    if (
+        native is not None
+        and not keep_original
+        and assume_timezone is None
+        and (dataset is None or dataset.__class__ is Dataset)
+    ):
+        # The native mapper's bytes, decoded: the same document as the fast mapper's
+        # (tests/test_native.py), and data_stream added the way map_decoded adds it.
+        found = native(record, DATASET_CODES.get(dataset, -1), None, True)
+        if found is not None:
+            document: dict[str, Any] = orjson.loads(found[0])
+            if data_stream_namespace is not None:
+                add_data_stream(document, _BY_EVENT_DATASET[found[1]], data_stream_namespace)
+            return document
     zone = assumed_zone(assume_timezone) if assume_timezone is not None else None
     data, from_text = decoded(record)
     which = detect_dataset(data, dataset)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from ._config import KEY_ENV_ENTRY, RedactConfig, read_redact_config
 from ._enrich import Enricher, enrich
+from ._indicators import INDICATOR_TYPES, IndicatorMatcher, Indicators, load_indicators
 from ._lookups import KINDS, SECRET_KEYS, Lookups, LookupSource, load_lookups, lookup_files
 from ._redact import (
     DROPPED_TEXT,
@@ -42,6 +43,7 @@ __all__ = [
     "DROPPED_TEXT",
     "FIELD_KINDS",
     "GROUPS",
+    "INDICATOR_TYPES",
     "KEY_ENV_ENTRY",
     "KINDS",
     "MIN_KEY_BYTES",
@@ -51,11 +53,14 @@ __all__ = [
     "SECRET_KEYS",
     "WITHHELD",
     "Enricher",
+    "IndicatorMatcher",
+    "Indicators",
     "LookupSource",
     "Lookups",
     "RedactConfig",
     "Redactor",
     "enrich",
+    "load_indicators",
     "load_lookups",
     "lookup_files",
     "parse_rules",

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..mapping import Dataset, render_message
@@ -86,7 +86,7 @@ def _learn_parts(action: str) -> tuple[str, str, str] | tuple[()]:
     return parts
 
 
-def _get(table: dict[str, Any], uuid: str) -> Any:
+def _get(table: Mapping[str, Any], uuid: str) -> Any:
     """``table``'s entry for ``uuid`` in any case (keys are lower case; lowered on a miss)."""
     found = table.get(uuid)
     return found if found is not None else table.get(uuid.lower())

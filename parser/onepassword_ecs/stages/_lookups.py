@@ -20,9 +20,12 @@ Names are stored with control characters, line and paragraph separators and bidi
 marks escaped as ``\\uXXXX``: a name lands in ``message``, and a lookup file must not
 be able to forge or reorder log lines there.
 
-Tables are held compactly: one dict per kind, lower-case uuid → name (users: name and
+Tables are held compactly: one table per kind, lower-case uuid → name (users: name and
 email), nothing else of the export. Identifiers match case-insensitively (the Events
-API prints some uuids in upper case, the CLI in lower case).
+API prints some uuids in upper case, the CLI in lower case). Up to :data:`PACK_ABOVE`
+entries the tables are dicts; a bigger export is packed (:class:`PackedTable`) so it
+costs at most about twice the file's size per process, and a CSV file is parsed as it
+is read, never held whole.
 
 :class:`LookupSource` keeps the tables of a set of paths loaded once per process and
 reloads them when a file changes (size or mtime, looked at every few seconds at most),
@@ -32,12 +35,12 @@ for long-running collectors; a reload that fails keeps the tables it had.
 from __future__ import annotations
 
 import csv
-import io
 import os
 import re
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,10 +51,13 @@ from .._errors import LookupFileError
 
 __all__ = [
     "KINDS",
+    "PACK_ABOVE",
+    "PACK_CSV_BYTES",
     "RECHECK_SECONDS",
     "SECRET_KEYS",
     "LookupSource",
     "Lookups",
+    "PackedTable",
     "load_lookups",
     "lookup_files",
 ]
@@ -91,17 +97,167 @@ def _safe(name: str) -> str:
     return _UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", name)
 
 
+# --- compact tables for big lookup files ----------------------------------------------
+
+PACK_ABOVE = 1 << 17
+"""Entries (all kinds together) up to which the tables are plain dicts.
+
+A dict costs about 240 bytes an entry (the key and the name as objects, the hash slot):
+fine for the usual export (a few thousand vaults, up to a hundred thousand items, at
+most about 32 MB) and the fastest lookup there is. Past this many entries the tables
+become :class:`PackedTable` s, which hold an entry in about its size in the file plus
+20 bytes: a 1,000,000-row, 78 MB CSV then costs at most twice its size per process
+(``scripts/bench_lookup_memory.py`` measures it; a test holds it to that). CSV files
+over :data:`PACK_CSV_BYTES` are packed from their first row.
+"""
+
+PACK_CSV_BYTES = 2 << 20
+"""CSV files bigger than this together are packed from the first row (a CSV row is
+about 80 bytes: this is about 25,000 rows), so loading them never builds the dicts, which
+would cost three times a CSV's size (a JSON export is bigger per entry than its dict)."""
+
+_CACHE_ENTRIES = 65_536  # recently asked uuids per packed table: streams repeat them
+_NONE = "\x01"  # a user's missing name or email, in a packed entry
+_SEPARATOR = "\x00"  # names hold no control character (escaped by _safe), so never this
+_MISSING: Any = object()
+
+
+class PackedTable(MutableMapping[str, Any]):
+    """A lower-case uuid → name (users: (name, email)) table in a few flat buffers.
+
+    Entries are appended to one ``bytearray`` as ``key NUL value``; an ``array`` keeps
+    where each starts and its key's hash, and an open-addressing index of ``array``
+    slots (at most half full) finds one in a probe or two, comparing bytes in place.
+    A replaced entry stays in the buffer (later files win; a reload builds a new
+    table). Recently asked uuids are kept in a bounded dict in front, so a stream that
+    repeats the same vaults and items pays the probe once per uuid.
+    """
+
+    def __init__(self, *, pairs: bool) -> None:
+        self._pairs = pairs
+        self._blob = bytearray()
+        self._starts = array("Q")
+        self._hashes = array("I")  # the low 32 bits: the index never has more slots
+        self._slots = array("i", bytes(array("i").itemsize * 1024))
+        self._mask = 1023
+        self._count = 0
+        self._cache: dict[str, Any] = {}
+
+    # -- reading --------------------------------------------------------------------
+
+    def _slot(self, key: str) -> tuple[int, int, bytes]:
+        """(slot, entry number + 1 or 0 when absent, the key's bytes and separator)."""
+        prefix = key.encode("utf-8") + b"\x00"
+        slots, mask, blob, starts = self._slots, self._mask, self._blob, self._starts
+        position = hash(key) & mask
+        while True:
+            number = slots[position]
+            if number == 0 or blob.startswith(prefix, starts[number - 1]):
+                return position, number, prefix
+            position = (position + 1) & mask
+
+    def _value(self, number: int, skip: int) -> Any:
+        start = self._starts[number - 1] + skip
+        end = self._starts[number] if number < len(self._starts) else len(self._blob)
+        text = self._blob[start:end].decode("utf-8")
+        if not self._pairs:
+            return text
+        name, _, email = text.partition(_SEPARATOR)
+        return (None if name == _NONE else name, None if email == _NONE else email)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        cache = self._cache
+        found = cache.get(key, _MISSING)
+        if found is _MISSING:
+            _, number, prefix = self._slot(key)
+            found = self._value(number, len(prefix)) if number else None
+            if len(cache) >= _CACHE_ENTRIES:
+                cache.clear()
+            cache[key] = found
+        return default if found is None else found
+
+    def __getitem__(self, key: str) -> Any:
+        found = self.get(key, _MISSING)
+        if found is _MISSING:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key, _MISSING) is not _MISSING
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[str]:
+        blob, starts = self._blob, self._starts
+        for number in self._slots:
+            if number:
+                start = starts[number - 1]
+                yield blob[start : blob.index(0, start)].decode("utf-8")
+
+    # -- writing (while loading) ------------------------------------------------------
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if self._pairs:
+            name, email = value
+            value = f"{name or _NONE}{_SEPARATOR}{email or _NONE}"
+        position, number, prefix = self._slot(key)
+        self._starts.append(len(self._blob))
+        self._hashes.append(hash(key) & 0xFFFFFFFF)
+        self._blob += prefix
+        self._blob += value.encode("utf-8")
+        self._slots[position] = len(self._starts)
+        self._cache.clear()
+        if not number:
+            self._count += 1
+            if self._count * 2 > len(self._slots):
+                self._grow()
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError("lookup tables are rebuilt, never edited")
+
+    def _grow(self) -> None:
+        size = len(self._slots) * 2
+        mask = size - 1
+        slots = array("i", bytes(self._slots.itemsize * size))
+        hashes = self._hashes
+        for number in self._slots:
+            if number:
+                position = hashes[number - 1] & mask
+                while slots[position]:
+                    position = (position + 1) & mask
+                slots[position] = number
+        self._slots, self._mask = slots, mask
+
+
+def _packed(table: MutableMapping[str, Any], *, pairs: bool) -> PackedTable:
+    packed = PackedTable(pairs=pairs)
+    for key, value in table.items():
+        packed[key] = value
+    return packed
+
+
 @dataclass(slots=True)
 class Lookups:
-    """Names by lower-case uuid, one table per kind."""
+    """Names by lower-case uuid, one table per kind.
 
-    users: dict[str, _Person] = field(default_factory=dict)
-    groups: dict[str, str] = field(default_factory=dict)
-    vaults: dict[str, str] = field(default_factory=dict)
-    items: dict[str, str] = field(default_factory=dict)
+    Plain dicts while small; past :data:`PACK_ABOVE` entries every table becomes a
+    :class:`PackedTable` (the same mapping, in a fraction of the memory).
+    """
+
+    users: MutableMapping[str, _Person] = field(default_factory=dict)
+    groups: MutableMapping[str, str] = field(default_factory=dict)
+    vaults: MutableMapping[str, str] = field(default_factory=dict)
+    items: MutableMapping[str, str] = field(default_factory=dict)
+    added: int = field(default=0, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.users) + len(self.groups) + len(self.vaults) + len(self.items)
+
+    @property
+    def packed(self) -> bool:
+        """Whether the tables are packed (a big lookup file)."""
+        return isinstance(self.items, PackedTable)
 
     def name_of(self, uuid: str) -> str | None:
         """The name of a vault, group or item (what messages mention by uuid)."""
@@ -109,7 +265,10 @@ class Lookups:
         return self.vaults.get(key) or self.groups.get(key) or self.items.get(key)
 
     def add(self, kind: str, uuid: str, name: str) -> None:
-        key = sys.intern(uuid.lower())
+        # Interned while the tables are dicts: the mapper interns the uuids it sees
+        # again and again, and a dict lookup then matches by identity.
+        packed = self.packed
+        key = uuid.lower() if packed else sys.intern(uuid.lower())
         name = _safe(name)
         if kind == "user":
             known_name, known_email = self.users.get(key, (None, None))
@@ -123,6 +282,19 @@ class Lookups:
             self.vaults[key] = name
         else:
             self.items[key] = name
+        if not packed:
+            self.added += 1
+            if self.added > PACK_ABOVE and len(self) > PACK_ABOVE:
+                self.pack()  # distinct entries past the threshold (not repeats)
+            elif self.added > PACK_ABOVE:
+                self.added = len(self)  # repeats: look again after as many adds
+
+    def pack(self) -> None:
+        """Move every table into a :class:`PackedTable` (done once, past the threshold)."""
+        self.users = _packed(self.users, pairs=True)
+        self.groups = _packed(self.groups, pairs=False)
+        self.vaults = _packed(self.vaults, pairs=False)
+        self.items = _packed(self.items, pairs=False)
 
 
 def lookup_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -142,17 +314,33 @@ def lookup_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 def load_lookups(paths: Iterable[str | os.PathLike[str]]) -> Lookups:
     """Read every lookup file under ``paths``; later files win for the same uuid."""
+    files = lookup_files(paths)
     lookups = Lookups()
-    for path in lookup_files(paths):
+    if sum(_size(path) for path in files if path.suffix.lower() == ".csv") > PACK_CSV_BYTES:
+        lookups.pack()
+    for path in files:
         try:
-            data = path.read_bytes()
+            if path.suffix.lower() == ".csv":
+                # Read as it is parsed: a big CSV is never held whole (nor twice, as
+                # bytes and as text) beside the tables being built from it.
+                with path.open(encoding="utf-8-sig", newline="") as text:
+                    for kind, uuid, name in _csv_entries(path, text):
+                        lookups.add(kind, uuid, name)
+            else:
+                for kind, uuid, name in _json_entries(path, path.read_bytes()):
+                    lookups.add(kind, uuid, name)
         except OSError as exc:
             raise LookupFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        is_csv = path.suffix.lower() == ".csv"
-        entries = _csv_entries(path, data) if is_csv else _json_entries(path, data)
-        for kind, uuid, name in entries:
-            lookups.add(kind, uuid, name)
+        except UnicodeDecodeError:
+            raise LookupFileError(f"{path}: not UTF-8 text") from None
     return lookups
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reading it says why
 
 
 def _secret_key(value: Any, depth: int = 0) -> str | None:
@@ -244,12 +432,8 @@ def _entry(path: Path, index: int, entry: Any, check: bool) -> Iterator[tuple[st
         yield kind, uuid, name
 
 
-def _csv_entries(path: Path, data: bytes) -> Iterator[tuple[str, str, str]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise LookupFileError(f"{path}: not UTF-8 text") from None
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+def _csv_entries(path: Path, text: Iterable[str]) -> Iterator[tuple[str, str, str]]:
+    for number, row in enumerate(csv.reader(text), start=1):
         cells = [cell.strip() for cell in row]
         if not any(cells) or cells[0].startswith("#"):
             continue

@@ -20,6 +20,17 @@ first, then every string of the document is rewritten: equal strings are replace
 rewritten the same way and encoded again. Values shorter than four characters (country
 codes) are replaced only as whole words, so they do not eat into identifiers.
 
+**Every spelling.** Text holds a value as written, as JSON escapes it, or as the
+message builder escapes it: ``message`` writes a tab, a newline, ESC or a bidi mark in a
+name as ``\\uXXXX`` (``Dana\\u200f Levi``), so that form is looked for too, and replaced
+by the replacement escaped alike (a mask keeps a first character, which may be such a
+mark). Matching ignores case (by case folding). An address is found by what it parses
+to, not by its text: ``2001:0db8:0000:...:0001``, ``198.051.100.023`` and
+``::ffff:198.51.100.23`` are the addresses ``2001:db8::1`` and ``198.51.100.23``, in a
+pass-through field, in ``event.original`` or inside a sentence; inside text only a whole
+run of address characters is parsed, so ``10.1.2.3`` never eats into ``110.1.2.30``.
+One address has one pseudonym, whatever its spelling.
+
 **Still valid ECS.** A pseudonym or a mask is not an IP address: ``client.ip``,
 ``source.ip`` and ``related.ip`` lose a redacted address, whose replacement stays in the
 keyword fields ``client.address`` / ``source.address``. Objects and arrays left empty are
@@ -39,6 +50,7 @@ from functools import lru_cache
 from typing import Any, Final
 
 from .._errors import StageConfigError
+from ..mapping import readable_message
 
 __all__ = [
     "DROPPED_TEXT",
@@ -270,46 +282,133 @@ def _pattern(needles: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(parts), re.IGNORECASE)
 
 
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# A run of characters an address is spelled with, at least one dot or colon inside; each
+# run is parsed, so other spellings of a redacted address are found in any text.
+_ADDRESS_RUN = re.compile(r"[0-9A-Fa-f:.]*[.:][0-9A-Fa-f:.]*")
+_DIGITS = frozenset("0123456789")
+_LONGEST_ADDRESS = 64  # an expanded IPv6 address with a zone id fits with room to spare
+
+
+@lru_cache(maxsize=16384)
+def _parsed_address(text: str) -> _Address | None:
+    """The address ``text`` spells, however it spells it, or None.
+
+    ``ipaddress`` accepts compressed and fully expanded IPv6 alike but refuses a
+    zero-padded IPv4 octet (``198.051.100.007``), which other systems still write, so
+    those are read here. An IPv4-mapped IPv6 address (``::ffff:198.51.100.7``) is the
+    IPv4 address it carries, and a zone id (``fe80::1%eth0``) is not part of the address.
+    """
+    text = text.strip()
+    if ":" in text:
+        try:
+            found = ipaddress.IPv6Address(text.partition("%")[0])
+        except ValueError:
+            return None
+        return found.ipv4_mapped or found
+    parts = text.split(".")
+    if len(parts) != 4 or not all(part and set(part) <= _DIGITS for part in parts):
+        return None
+    octets = [int(part) for part in parts]
+    if max(octets) > 255:
+        return None
+    return ipaddress.IPv4Address(bytes(octets))
+
+
 class _Plan:
     """The replacements of one document: original value → what replaces it."""
 
-    __slots__ = ("coordinates", "needles", "outputs", "shortest", "strings", "texts")
+    __slots__ = (
+        "addresses",
+        "coordinates",
+        "needles",
+        "outputs",
+        "shortest",
+        "spelled",
+        "strings",
+        "texts",
+    )
 
     def __init__(self) -> None:
         self.strings: dict[str, _Replacement] = {}
         self.coordinates: dict[float, float | None] = {}
+        self.addresses: dict[_Address, _Replacement] = {}
+        self.spelled: set[str] = set()  # addresses: found in text by parsing, not as needles
         self.outputs: set[str] = set()
-        self.needles: tuple[str, ...] = ()
+        self.needles: tuple[tuple[str, str], ...] = ()
         self.shortest = 0
         self.texts: dict[str, str] = {}
 
-    def add(self, value: str, replacement: _Replacement) -> None:
-        if value in self.strings or not value.strip():
+    def add(self, value: str, replacement: _Replacement, *, address: bool = False) -> None:
+        """Replace ``value``; ``address``: also any other spelling of the address it is."""
+        if value in self.strings:
             return
         self.strings[value] = replacement
         if isinstance(replacement, str):
             self.outputs.add(replacement)
+        if address:
+            parsed = _parsed_address(value)
+            if parsed is not None:
+                self.addresses.setdefault(parsed, replacement)
+                self.spelled.add(value)
 
     def finish(self) -> None:
+        """The needles to look for inside text: each value as written, as JSON escapes
+        it, and as ``message`` escapes it (a name holding a tab or a bidi mark appears
+        there only escaped: ``Dana\\u200f Levi``; its replacement is escaped alike, so the
+        message stays free of such characters). Matched without regard to case."""
         texts: dict[str, str] = {}
+        needles: dict[str, str] = {}
         for value, replacement in self.strings.items():
+            if not value.strip() or value in self.spelled:
+                # Blank: replaced where it is a whole value, never inside text. An
+                # address: inside text only as a whole run of address characters (see
+                # text()), so "10.1.2.3" does not eat into a version "110.1.2.30".
+                continue
             text = replacement if isinstance(replacement, str) else DROPPED_TEXT
-            for variant in (value, _json_escaped(value)):
-                texts.setdefault(variant.lower(), text)
+            for variant, instead in (
+                (value, text),
+                (_json_escaped(value), text),
+                (readable_message(value), readable_message(text)),
+            ):
+                folded = variant.casefold()
+                if folded not in texts:
+                    texts[folded] = instead
+                    needles[folded] = variant
         self.texts = texts
-        self.needles = tuple(sorted(texts, key=lambda n: (-len(n), n)))
-        self.shortest = min(map(len, texts), default=0)
+        self.needles = tuple(sorted(needles.items(), key=lambda n: (-len(n[1]), n[1])))
+        self.shortest = min((len(variant) for variant in needles.values()), default=0)
 
     def text(self, value: str) -> str:
-        """``value`` with every needle inside it replaced, in one pass."""
-        if len(value) < self.shortest or value in self.outputs:
+        """``value`` with every spelling of a redacted address inside it replaced (a
+        mapped ``::ffff:`` prefix included), then every needle, in one pass."""
+        if value in self.outputs:
             return value
-        low = value.lower()
-        found = tuple(needle for needle in self.needles if needle in low)
-        if not found:
-            return value
-        texts = self.texts
-        return _pattern(found).sub(lambda m: texts.get(m.group(0).lower(), DROPPED_TEXT), value)
+        if self.addresses and ("." in value or ":" in value):
+            value = _ADDRESS_RUN.sub(self._address_spelling, value)
+        if len(value) >= self.shortest and self.needles:
+            # Case folding maps each character on its own, so a value holding a needle
+            # holds its folded form: a safe test before the (cached) pattern.
+            folded = value.casefold()
+            found = tuple(variant for needle, variant in self.needles if needle in folded)
+            if found:
+                texts = self.texts
+                value = _pattern(found).sub(
+                    lambda m: texts.get(m.group(0).casefold(), DROPPED_TEXT), value
+                )
+        return value
+
+    def _address_spelling(self, match: re.Match[str]) -> str:
+        run = match.group(0)
+        # A sentence's full stop or a colon may have run into the address: kept.
+        for core in (run, run.rstrip("."), run.rstrip(".:")):
+            parsed = _parsed_address(core) if core else None
+            replacement = self.addresses.get(parsed) if parsed is not None else None
+            if replacement is not None:
+                text = replacement if isinstance(replacement, str) else DROPPED_TEXT
+                return text + run[len(core) :]
+        return run
 
 
 _GONE: Final = object()
@@ -366,6 +465,10 @@ class Redactor:
         if mode == "drop":
             return DROP
         if mode == "hash":
+            if kind == "address":
+                # Every spelling of one address gets one pseudonym: the canonical one's.
+                parsed = _parsed_address(value)
+                return self.pseudonym(str(parsed) if parsed is not None else value)
             return self.pseudonym(value)
         if kind != "address" and "@" in value:
             kind = "email"
@@ -396,8 +499,9 @@ class Redactor:
                 found = self._coordinate(plan, value, mode)
             else:
                 for item in value if isinstance(value, list) else (value,):
-                    if isinstance(item, str) and item.strip():
-                        plan.add(item, self._replacement(item, kind, mode))
+                    if isinstance(item, str) and item:
+                        replacement = self._replacement(item, kind, mode)
+                        plan.add(item, replacement, address=kind == "address")
                         found = True
             if found:
                 applied.append(f"{name}={mode}")
@@ -492,6 +596,9 @@ def _rewrite(value: Any, plan: _Plan, ip: bool) -> Any:
     cls = value.__class__
     if cls is str:
         replacement = plan.strings.get(value)
+        if replacement is None and plan.addresses and len(value) <= _LONGEST_ADDRESS:
+            parsed = _parsed_address(value)  # the whole value: another spelling of one?
+            replacement = plan.addresses.get(parsed) if parsed is not None else None
         if replacement is None:
             text = plan.text(value)
             if text == value:

@@ -64,7 +64,13 @@ _SORT = orjson.OPT_SORT_KEYS
 
 @dataclass(frozen=True)
 class Task:
-    """One chunk of work, as sent to a worker: picklable and self-contained."""
+    """One chunk of work, as sent to a worker: picklable and self-contained.
+
+    ``whole_records``: every unit is one record, never an array or a page to open
+    (the collector's units are the items of a page, each encoded on its own). Without
+    it, an item that is itself an array (``[]``, ``[[]]``) would be opened as a list
+    of records, and an empty one would vanish: read as nothing, reported as nothing.
+    """
 
     origin: Mapping[str, str]
     units: list[Unit]
@@ -73,6 +79,7 @@ class Task:
     stages: tuple[Stage, ...] = ()
     max_record_bytes: int = MAX_RECORD_BYTES
     assume_timezone: str | None = None
+    whole_records: bool = False
 
 
 @dataclass
@@ -211,12 +218,16 @@ def convert_chunk(task: Task) -> ChunkResult:
     limit = task.max_record_bytes
     assume_timezone = task.assume_timezone
     stages, namespace = _bytes_path_stages(stages)
+    whole = task.whole_records
     for number, raw in task.units:
         if isinstance(raw, Oversize):
             records: Iterable[tuple[int | None, Any]] = ((None, raw),)
             line: bytes | None = None
         elif raw[0] == 0x7B and len(raw) <= limit and b'"items"' not in raw:
             records = ((None, raw),)  # '{': a plain record line, the common case
+            line = raw
+        elif whole:
+            records = ((None, raw if len(raw) <= limit else Oversize.of(raw.strip())),)
             line = raw
         else:
             records = expand_unit(raw, limit)
@@ -287,9 +298,13 @@ def iter_tasks(
 
 
 def _ignore_sigint() -> None:
-    # Ctrl-C reaches the whole process group; the parent alone decides what to do
-    # (flush, summary, exit 130), workers just finish their chunk.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C reaches the whole process group, and systemd sends SIGTERM to the whole
+    # control group; the parent alone decides what to do (keep what landed, summary,
+    # exit status), workers just finish their chunk and are shut down by the parent.
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            signal.signal(number, signal.SIG_IGN)
 
 
 def ordered_map(

@@ -8,6 +8,7 @@ does not spend its time repainting a terminal.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -74,31 +75,46 @@ class Progress:
             self._next = 0.0
 
 
-def _sink_lines(tally: Tally) -> list[str]:
+def _sink_lines(tally: Tally, durable: Mapping[str, int] | None) -> list[str]:
     """One line per sink, when there is more to say than "everything written".
 
     A lone file or standard-output sink that took every document adds nothing to the
     first line; a store that found duplicates, or any second sink, gets its own line.
+    After an interruption (``durable`` given) every sink gets one, and "written" counts
+    only what is durable there: a store's commit, what the operating system took, never
+    documents handed to an output that was then not kept.
     """
     sinks = tally.sinks
     plain = len(sinks) <= 1 and all(s.duplicates == 0 and s.rejected == 0 for s in sinks.values())
-    if plain:
+    if plain and durable is None:
         return []
-    return [
-        f"  sink {name}: {s.written:,} written, {s.duplicates:,} duplicates, "
-        f"{s.rejected:,} rejected"
-        for name, s in sinks.items()
-    ]
+    lines = []
+    for name, s in sinks.items():
+        written = s.written if durable is None else durable.get(name, 0)
+        line = (
+            f"  sink {name}: {written:,} written, {s.duplicates:,} duplicates, "
+            f"{s.rejected:,} rejected"
+        )
+        if written != s.written:
+            line += f" ({s.written - written:,} taken but not kept)"
+        lines.append(line)
+    return lines
 
 
 def format_summary(
-    tally: Tally, *, interrupted: bool = False, delivery: Delivery | None = None
+    tally: Tally,
+    *,
+    interrupted: bool = False,
+    delivery: Delivery | None = None,
+    durable: Mapping[str, int] | None = None,
 ) -> str:
     """The end-of-run report: counts, rejections by reason, documents per dataset, speed.
 
     Without ``delivery`` every converted document is said to be written. With it, the
     first line keeps "converted" and "written" (or the delivery's own verb) apart, so a
-    run cut short never claims documents that did not reach the output.
+    run cut short never claims documents that did not reach the output. ``durable``
+    (documents durable per sink, after an interruption) makes the per-sink lines say
+    only what is durable.
     """
     elapsed = tally.elapsed()
     if delivery is None:
@@ -125,6 +141,6 @@ def format_summary(
             for name, count in sorted(tally.datasets.items())
         )
         lines.append(f"  {produced} by dataset: {names}")
-    lines.extend(_sink_lines(tally))
+    lines.extend(_sink_lines(tally, durable))
     lines.append(f"  {elapsed:.2f} s, {_rate(tally.read, elapsed):,.0f} records/s")
     return "\n".join(lines) + "\n"

@@ -52,6 +52,22 @@ def rule(event):
                     in ["alice.kowalski@acme.example", "Carol N'Diaye"],
                 ]
             ),
+            not any(
+                [
+                    event.deep_get("user", "email", default="").endswith(
+                        "@1passwordserviceaccounts.com"
+                    ),
+                    any(
+                        [
+                            event.deep_get("user", "id", default="") == "scim-bridge@acme.example",
+                            event.deep_get("user", "email", default="")
+                            == "scim-bridge@acme.example",
+                            event.deep_get("user", "name", default="")
+                            == "scim-bridge@acme.example",
+                        ]
+                    ),
+                ]
+            ),
         ]
     ):
         return True
