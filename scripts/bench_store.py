@@ -30,13 +30,11 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -148,40 +146,43 @@ def write_activity(path: Path, users: int, days: int, seed: int) -> int:
     return count
 
 
-_TOKEN = re.compile(rb'"([A-Z2-7])([A-Z2-7]{25})"')
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 
 def scaled(source: Path, target: Path, copies: int) -> int:
-    """``copies`` accounts' worth of documents from one account's, interleaved by time.
+    """``copies`` times the documents, each copy with distinct event ids, by time.
 
-    Copy ``c`` of a document has the first character of every 26-character base32
-    identifier (event, person, vault, item, session) rotated by ``c``: the same people
-    and behaviour, as ``copies`` different accounts, with distinct event ids. Chunks of
-    10,000 documents are written copy after copy, so the whole stays in time order at
-    that grain, as one large account's stream would.
+    Copy ``c`` of a document has the first character of its ``event.id`` rotated by
+    ``c`` in the base32 alphabet (documents without a 26-character id are copied as
+    they are, and stored once). The people, vaults and items are the same in every
+    copy: ``copies`` times the events per person and day, which is what loads the
+    per-person indexes. Chunks of 10,000 documents are written copy after copy, so
+    the whole stays in time order at that grain, as one large account's stream would.
     """
-
-    def rotate(copy: int) -> Callable[[re.Match[bytes]], bytes]:
-        def replace(match: re.Match[bytes]) -> bytes:
-            first = _ALPHABET[(_ALPHABET.index(match.group(1)) + copy) % 32]
-            return b'"' + bytes([first]) + match.group(2) + b'"'
-
-        return replace
-
-    rotations = [rotate(copy) for copy in range(copies)]
     count = 0
     with source.open("rb") as handle, target.open("wb") as out:
         while True:
             chunk = [line for _, line in zip(range(10_000), handle, strict=False)]
             if not chunk:
                 return count
-            for copy, replace in enumerate(rotations):
-                if copy == 0:
-                    out.write(b"".join(chunk))
-                else:
-                    out.write(b"".join(_TOKEN.sub(replace, line) for line in chunk))
-                count += len(chunk)
+            out.write(b"".join(chunk))
+            count += len(chunk)
+            places = []
+            for line in chunk:
+                event = line.find(b'"event":{')
+                at = line.find(b'"id":"', event) + 6 if event >= 0 else -1
+                ok = at > 5 and line[at + 26 : at + 27] == b'"'
+                places.append(at if ok and line[at] in _ALPHABET else -1)
+            for copy in range(1, copies):
+                block = []
+                for line, at in zip(chunk, places, strict=True):
+                    if at < 0:
+                        block.append(line)
+                        continue
+                    first = _ALPHABET[(_ALPHABET.index(line[at]) + copy) % 32]
+                    block.append(line[:at] + bytes([first]) + line[at + 1 :])
+                out.write(b"".join(block))
+                count += len(block)
 
 
 def reads(path: Path, days: int) -> list[str]:
@@ -243,6 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--raw", type=Path, help="use this raw NDJSON instead of generating")
+    parser.add_argument(
+        "--docs",
+        type=Path,
+        help="documents already converted from --raw (skips convert -o; implies --insert-only)",
+    )
     parser.add_argument("--tmp", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the temporary files")
     parser.add_argument(
@@ -271,13 +277,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         ndjson, store = work / "docs.ndjson", work / "events.db"
         quiet = ["-q", "--errors", os.devnull]
-        say("convert -o")
-        plain = run_cli(["convert", str(raw), "-o", str(ndjson), *quiet])
-        report.append(
-            f"convert -o: {plain['wall']:.1f} s wall ({count / plain['wall']:,.0f} events/s), "
-            f"CPU {plain['cpu']:.1f} s ({count / plain['cpu']:,.0f} events/s), "
-            f"NDJSON {ndjson.stat().st_size / count:,.0f} B/event; load {load()}"
-        )
+        if args.docs is not None:
+            ndjson, args.insert_only = args.docs, True
+        else:
+            say("convert -o")
+            plain = run_cli(["convert", str(raw), "-o", str(ndjson), *quiet])
+            report.append(
+                f"convert -o: {plain['wall']:.1f} s wall ({count / plain['wall']:,.0f} "
+                f"events/s), CPU {plain['cpu']:.1f} s ({count / plain['cpu']:,.0f} events/s), "
+                f"NDJSON {ndjson.stat().st_size / count:,.0f} B/event; load {load()}"
+            )
         if not args.insert_only:
             say("convert --store")
             stored = run_cli(["convert", str(raw), "--store", str(store), *quiet])
@@ -309,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.copies > 1:
             feed = work / "scaled.ndjson"
             count = scaled(ndjson, feed, args.copies)
-            ndjson.unlink()
+            if args.docs is None:
+                ndjson.unlink()
             report.append(f"scaled to {args.copies} accounts: {count:,} documents")
         output = subprocess.run(
             [sys.executable, "-c", _INSERT, str(feed), str(inserted), str(count)],

@@ -153,3 +153,17 @@ def test_a_read_only_file_is_refused_for_writing_and_read_as_it_is(tmp_path: Pat
             assert store.count() == 1
     finally:
         subprocess.run(cleanup, check=False)
+
+
+def test_a_damaged_block_found_while_reading_is_a_store_error(tmp_path: Path) -> None:
+    path = _filled(tmp_path / "s.db")
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE blocks SET data = x'789c0000deadbeef'")
+    with EventStore.open(path, readonly=True) as store:
+        with pytest.raises(StoreError, match="block 1 of the store is damaged"):
+            list(store.iter_encoded())
+        with pytest.raises(StoreError, match="damaged"):
+            list(store.rows(["event.kind"]))  # a field without a column: the document
+        assert [len(batch) for batch in store.rows(["user.id"])] == [1]  # columns still read
+    status, err = _run(["store", "export", "--store", str(path)])
+    assert status == 2 and "damaged" in err and str(path) in err and "Traceback" not in err

@@ -23,6 +23,8 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 
+from .._errors import StoreError
+
 __all__ = [
     "BLOCK_DOCUMENTS",
     "BlockCache",
@@ -98,21 +100,35 @@ class BlockCache:
     def __init__(
         self,
         load: Callable[[int], tuple[bytes, bytes]],
+        where: str,
         size: int = 32,
     ) -> None:
         self._load = load
+        self._where = where
         self._size = size
         self._blocks: OrderedDict[int, list[bytes]] = OrderedDict()
 
     def document(self, block: int, slot: int) -> bytes:
         documents = self._blocks.get(block)
         if documents is None:
-            documents = inflate_block(*self._load(block))
+            try:
+                documents = inflate_block(*self._load(block))
+            except zlib.error as exc:
+                raise StoreError(
+                    f"{self._where}: block {block} of the store is damaged ({exc}); restore "
+                    "the file from a backup, or export the time before and after it "
+                    "(store export --since/--until)"
+                ) from None
             self._blocks[block] = documents
             if len(self._blocks) > self._size:
                 self._blocks.popitem(last=False)
         else:
             self._blocks.move_to_end(block)
+        if not 0 <= slot < len(documents):
+            raise StoreError(
+                f"{self._where}: block {block} of the store has no document {slot} "
+                "(the file is damaged); restore it from a backup"
+            )
         return documents[slot]
 
     def clear(self) -> None:

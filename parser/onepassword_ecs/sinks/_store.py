@@ -61,15 +61,15 @@ _RESAMPLE_FROM = 64  # documents in a write worth making a dictionary from again
 _ACTION = [column.name for column in COLUMNS].index("action")
 _PROBE = 500  # ids per duplicate lookup (SQLite allows 32,766 parameters)
 
-_Parsed = tuple[bytes, str, int, bytes | str, tuple[Any, ...]]
-"""``(line, event_id, ts_ns, stored key, column values)`` of one document."""
+_Parsed = tuple[bytes, int, int, bytes | str, tuple[Any, ...]]
+"""``(line, day, ts_ns, stored key, column values)`` of one document."""
 
 
 def _parse(documents: Sequence[bytes]) -> list[_Parsed]:
     parsed = []
     for line in documents:
         event_id, ts_ns, values = event_row(orjson.loads(line), line)
-        parsed.append((line, event_id, ts_ns, encode_key(event_id), values))
+        parsed.append((line, _day(ts_ns), ts_ns, encode_key(event_id), values))
     return parsed
 
 
@@ -144,7 +144,7 @@ class EventStore:
         self._strings: dict[Any, int] = {None: 0}  # no value: strings' NULL row
         self._dictionaries: dict[int, bytes] = {}
         self._dictionary_id: int | None = None
-        self._blocks = BlockCache(self._load_block)
+        self._blocks = BlockCache(self._load_block, str(path))
         self._resampled = False
         self._next_block: int | None = None
         self._helper: ThreadPoolExecutor | None = None
@@ -343,13 +343,13 @@ class EventStore:
             part = fresh[start : start + BLOCK_DOCUMENTS]
             parts.append([parsed[index][0] for index in part])
             for slot, index in enumerate(part):
-                _, _, ts_ns, key, values = parsed[index]
+                _, day, ts_ns, key, values = parsed[index]
                 ids = list(map(known, values))  # 0 for no value, None for a new one
                 if None in ids:
                     ids = [intern(value) for value in values]
                 seq = seqs[index] if seqs is not None else None
-                rows.append((seq, ts_ns, _day(ts_ns), key, block, slot, *ids))
-                day_key = (_day(ts_ns), ids[_DATASET] or 0)
+                rows.append((seq, ts_ns, day, key, block, slot, *ids))
+                day_key = (day, ids[_DATASET] or 0)
                 counts[day_key] = counts.get(day_key, 0) + 1
         first = self._next_block - len(parts)
         job = (parts, first, dictionary_id, dictionary, rows, counts)
@@ -387,7 +387,13 @@ class EventStore:
         """Wait for the helper's inserts; raise what went wrong there."""
         job, self._job = self._job, None
         if job is not None:
-            job.result()
+            try:
+                job.result()
+            except sqlite3.Error as exc:  # disk full, I/O error: nothing of it acknowledged
+                raise StoreError(
+                    f"{self.path}: could not store documents ({exc}); the documents since "
+                    "the last commit were not stored"
+                ) from None
 
     def _fresh(self, parsed: list[_Parsed]) -> list[int]:
         """Positions of the documents neither stored nor seen earlier in ``parsed``.
@@ -396,8 +402,8 @@ class EventStore:
         index, instead of one query per document.
         """
         by_day: dict[int, list[bytes | str]] = {}
-        for _, _, ts_ns, key, _ in parsed:
-            by_day.setdefault(_day(ts_ns), []).append(key)
+        for _, day, _, key, _ in parsed:
+            by_day.setdefault(day, []).append(key)
         stored: set[tuple[int, bytes | str]] = set()
         for day, keys in by_day.items():
             for start in range(0, len(keys), _PROBE):
@@ -409,8 +415,8 @@ class EventStore:
                 ):
                     stored.add((day, key))
         fresh = []
-        for index, (_, _, ts_ns, key, _) in enumerate(parsed):
-            identity = (_day(ts_ns), key)
+        for index, (_, day, _, key, _) in enumerate(parsed):
+            identity = (day, key)
             if identity not in stored:
                 stored.add(identity)
                 fresh.append(index)
@@ -638,7 +644,6 @@ class EventStore:
             plan.append(len(selected))
             selected.append(f"f{index}.value")
         needs_document = any(isinstance(step, str) for step in plan)
-        block_at = len(selected)
         if needs_document:
             selected += ["r.block", "r.slot"]
         clauses, params = _ranges(since_ns, until_ns, prefix="r.")
@@ -649,7 +654,14 @@ class EventStore:
         order = "r.seq" if after_seq is not None else "r.ts_ns, r.seq"
         sql = f"SELECT {', '.join(selected)} FROM rows AS r {' '.join(joins)}{where}"
         sql += f" ORDER BY {order}"
-        cursor = self._connection.execute(sql, params)
+        with self._reading():
+            yield from self._batches(self._connection.execute(sql, params), plan, batch_size)
+
+    def _batches(
+        self, cursor: sqlite3.Cursor, plan: list[int | str], batch_size: int
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        needs_document = any(isinstance(step, str) for step in plan)
+        block_at = 3 + sum(isinstance(step, int) for step in plan)
         while True:
             fetched = cursor.fetchmany(batch_size)
             if not fetched:
@@ -682,10 +694,11 @@ class EventStore:
         listed = ", ".join(str(day) for day in days)
         sql = f"SELECT block, slot FROM rows WHERE day IN ({listed}) AND event_key = ? LIMIT 1"
         found: dict[str, dict[str, Any]] = {}
-        for event_id in dict.fromkeys(event_ids):
-            row = self._connection.execute(sql, (encode_key(event_id),)).fetchone()
-            if row is not None:
-                found[event_id] = orjson.loads(self._blocks.document(row[0], row[1]))
+        with self._reading():
+            for event_id in dict.fromkeys(event_ids):
+                row = self._connection.execute(sql, (encode_key(event_id),)).fetchone()
+                if row is not None:
+                    found[event_id] = orjson.loads(self._blocks.document(row[0], row[1]))
         return found
 
     def iter_encoded(
@@ -703,8 +716,9 @@ class EventStore:
             f"SELECT block, slot FROM rows{where} ORDER BY ts_ns, seq", params
         )
         document = self._blocks.document
-        for block, slot in cursor:
-            yield document(block, slot)
+        with self._reading():
+            for block, slot in cursor:
+                yield document(block, slot)
 
     def iter_documents(
         self, *, since_ns: int | None = None, until_ns: int | None = None
@@ -714,6 +728,14 @@ class EventStore:
             yield orjson.loads(encoded)
 
     # --- blocks ----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Turn SQLite's complaint about a damaged file, mid-read, into a StoreError."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_explain(self.path, exc, self.readonly)) from None
 
     def _document_of(self, block: int, slot: int) -> bytes:
         """``op_document(block, slot)`` in SQL: one document's canonical bytes."""
