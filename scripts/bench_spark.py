@@ -125,7 +125,7 @@ def main() -> int:
                 )
                 if name not in best or wall < best[name][0]:
                     best[name] = (wall, cpu)
-        print((work / "spark.log").read_text().strip().splitlines()[-4:])
+        print("\n".join((work / "spark.log").read_text().strip().splitlines()[-4:]))
         (convert_wall, _), (spark_wall, _) = best.values()
         print(
             f"best: convert {convert_wall:.1f} s, spark {spark_wall:.1f} s; "
@@ -133,6 +133,8 @@ def main() -> int:
             f"(load average {load_average()})"
         )
     finally:
+        for log in work.glob("*.log"):  # kept beside the work folder, which goes
+            shutil.copy(log, work.parent / f"bench-spark-{log.name}")
         shutil.rmtree(work, ignore_errors=True)
     return 0
 
