@@ -73,7 +73,9 @@ def timed(command: list[str], log: Path) -> tuple[float, float]:
         done = subprocess.run(
             command, stdout=subprocess.DEVNULL, stderr=err, check=False, timeout=3600
         )
-    if done.returncode not in (0, 1):
+    if done.returncode not in (0, 1) or (
+        command[2] != "onepassword_ecs" and b" read, " not in log.read_bytes()
+    ):
         tail = log.read_text(errors="replace").strip().splitlines()[-15:]
         raise SystemExit(f"{command[2]} failed ({done.returncode}):\n" + "\n".join(tail))
     wall = time.perf_counter() - started
