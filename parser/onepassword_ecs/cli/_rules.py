@@ -32,6 +32,7 @@ _SHORT = {
     "splunk": "splunk",
     "sentinel": "sentinel",
     "panther": "panther",
+    "spark": "spark",
 }
 
 
