@@ -62,11 +62,22 @@ def write_corpus(folder: Path, records: int, files: int) -> list[Path]:
 
 
 def timed(command: list[str], log: Path) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of the process and the children it waited for)."""
+    """(wall seconds, CPU seconds of the process and the children it waited for).
+
+    A run that fails (exit status 2 or worse) ends the benchmark with its log's tail:
+    a crashed run's time means nothing.
+    """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with log.open("wb") as err:
-        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=err, check=False, timeout=3600)
+        done = subprocess.run(
+            command, stdout=subprocess.DEVNULL, stderr=err, check=False, timeout=3600
+        )
+    if done.returncode not in (0, 1) or (
+        command[2] != "onepassword_ecs" and b" read, " not in log.read_bytes()
+    ):
+        tail = log.read_text(errors="replace").strip().splitlines()[-15:]
+        raise SystemExit(f"{command[2]} failed ({done.returncode}):\n" + "\n".join(tail))
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -79,6 +90,9 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument(
+        "--driver-memory", default="3g", help="local mode: the executors live in the driver"
+    )
     parser.add_argument("--tmp", help="where to write the corpus and the outputs")
     arguments = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-spark-", dir=arguments.tmp))
@@ -95,6 +109,7 @@ def main() -> int:
         spark = [
             sys.executable, "-m", "onepassword_ecs.spark", *inputs, "-o", str(work / "lake"),
             "--master", arguments.master,
+            "--conf", f"spark.driver.memory={arguments.driver_memory}",
         ]  # fmt: skip
         best: dict[str, tuple[float, float]] = {}
         for round_ in range(arguments.rounds):
@@ -112,7 +127,7 @@ def main() -> int:
                 )
                 if name not in best or wall < best[name][0]:
                     best[name] = (wall, cpu)
-        print((work / "spark.log").read_text().strip().splitlines()[-4:])
+        print("\n".join((work / "spark.log").read_text().strip().splitlines()[-4:]))
         (convert_wall, _), (spark_wall, _) = best.values()
         print(
             f"best: convert {convert_wall:.1f} s, spark {spark_wall:.1f} s; "
@@ -120,6 +135,8 @@ def main() -> int:
             f"(load average {load_average()})"
         )
     finally:
+        for log in work.glob("*.log"):  # kept beside the work folder, which goes
+            shutil.copy(log, work.parent / f"bench-spark-{log.name}")
         shutil.rmtree(work, ignore_errors=True)
     return 0
 

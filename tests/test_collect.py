@@ -587,7 +587,7 @@ def test_several_accounts_one_failing_does_not_stop_the_other(
         (["--url", "ftp://127.0.0.1"], "not an http(s) URL"),
         (["--token", "ops_secret_value"], "--token is not accepted"),
         (["--token=ops_secret_value"], "--token is not accepted"),
-        (["--since", "yesterday"], "not a time or a duration"),
+        (["--since", "yesterday"], "expected an RFC 3339 time"),
         (["--rate-limit", "600"], "not a rate limit"),
         (["--streams", "logins"], "unknown stream"),
         (["--ca-bundle", "/nonexistent/ca.pem"], "no such file"),

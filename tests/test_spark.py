@@ -417,3 +417,10 @@ def test_a_value_that_does_not_fit_its_column_goes_to_unmapped() -> None:
     row = _checked(line.strip(), layout)
     assert orjson.loads(row[1] or "{}") == {"user": {"name": 42}}
     assert "name" not in row[0]["user"]
+
+
+def test_a_conf_without_equals_exits_2_before_spark_starts(tmp_path: Path) -> None:
+    err = io.StringIO()
+    status = main(["in.ndjson", "-o", str(tmp_path / "lake"), "--conf", "spark.x"], err=err)
+    assert status == EXIT_USAGE
+    assert "KEY=VALUE" in err.getvalue()

@@ -189,7 +189,9 @@ def bare(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Envir
 
 
 CORE_DISTRIBUTIONS = {"pydantic", "orjson", "python-dateutil", "pycountry"}
-EXTRA_MODULES = ("httpx", "tenacity", "sigma", "yaml", "rich", "matplotlib", "mcp")
+EXTRA_MODULES = (
+    "httpx", "tenacity", "sigma", "yaml", "rich", "matplotlib", "mcp", "pyspark", "pyarrow",
+)  # fmt: skip
 
 
 def test_the_bare_wheel_installs_only_the_core(bare: Environment) -> None:
@@ -220,7 +222,11 @@ def test_every_sub_package_imports_from_the_bare_wheel(bare: Environment) -> Non
     result = bare.run(str(bare.bin / "python"), "-c", IMPORT_EVERY_ROOM, *rooms)
     assert result.returncode == 0, result.stderr
     # A room whose own imports need an extra may fail on that extra's module; no other.
-    needs_an_extra = {"detect": {"sigma", "yaml"}, "investigate": {"rich"}}
+    needs_an_extra = {
+        "detect": {"sigma", "yaml"},
+        "investigate": {"rich"},
+        "spark": {"pyspark", "pyarrow"},
+    }
     for room, module in json.loads(result.stdout).items():
         assert module.split(".")[0] in needs_an_extra.get(room, set()), (room, module)
 

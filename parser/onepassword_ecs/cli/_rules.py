@@ -34,6 +34,7 @@ _SHORT = {
     "splunk": "splunk",
     "sentinel": "sentinel",
     "panther": "panther",
+    "spark": "spark",
 }
 
 

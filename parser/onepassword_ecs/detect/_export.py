@@ -112,6 +112,12 @@ def _panther(**options: Any) -> Any:
     return PantherBackend(**options)
 
 
+def _spark(**options: Any) -> Any:
+    from ._spark_export import SparkSqlBackend
+
+    return SparkSqlBackend(**options)
+
+
 _ES = ("elasticsearch.yml",)
 _INDEX = (("index_names", [INDEX_PATTERN]),)
 TARGETS: dict[str, Target] = {
@@ -126,6 +132,7 @@ TARGETS: dict[str, Target] = {
         Target("splunk", _splunk, "default", (), "spl"),
         Target("sentinel", _kusto, "default", ("sentinel.yml",), "kql"),
         Target("panther", _panther, "default", (), "py"),
+        Target("spark", _spark, "default", (), "sql"),
     )
 }
 TARGET_GROUPS: dict[str, tuple[str, ...]] = {

@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
         "--master",
         help="Spark master, e.g. local[2]; omit under spark-submit, which sets it",
     )
+    parser.add_argument(
+        "--conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Spark setting, e.g. spark.driver.memory=4g (local mode: set before start)",
+    )
     parser.add_argument("--dataset", help="treat every record as this dataset")
     parser.add_argument(
         "--keep-original", action="store_true", help="keep each raw record in event.original"
@@ -67,7 +74,7 @@ def _delta_missing() -> bool:
     return importlib.util.find_spec("delta") is None
 
 
-def _session(master: str | None, delta: bool) -> object:
+def _session(master: str | None, delta: bool, settings: Sequence[str] = ()) -> object:
     from pyspark.sql import SparkSession
 
     builder = (
@@ -79,6 +86,9 @@ def _session(master: str | None, delta: bool) -> object:
     )
     if master:
         builder = builder.master(master)
+    for setting in settings:
+        key, _, value = setting.partition("=")
+        builder = builder.config(key.strip(), value.strip())
     if delta:
         from delta import configure_spark_with_delta_pip  # type: ignore[import-not-found]
 
@@ -110,7 +120,11 @@ def run(arguments: argparse.Namespace, err: IO[str]) -> int:
     except OnePasswordEcsError as exc:
         err.write(f"onepassword-ecs spark: --dataset: {exc}\n")
         return EXIT_USAGE
-    spark = _session(arguments.master, arguments.format == "delta")
+    bad = [setting for setting in arguments.conf if "=" not in setting]
+    if bad:
+        err.write(f"onepassword-ecs spark: --conf wants KEY=VALUE, got {bad[0]!r}\n")
+        return EXIT_USAGE
+    spark = _session(arguments.master, arguments.format == "delta", arguments.conf)
     assert isinstance(spark, SparkSession)
     started = time.monotonic()
     output = arguments.output.rstrip("/")

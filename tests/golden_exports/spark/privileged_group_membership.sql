@@ -1,0 +1,1 @@
+SELECT * FROM onepassword_ecs WHERE lower(event.dataset) = lower('1password.audit_events') AND (lower(event.action) = lower('join') OR lower(event.action) = lower('role')) AND lower(onepassword.object_type) = lower('gm') AND lower(onepassword.object_uuid) = lower('mwv2mk3n3pfpeqrxgux5xu2xc5')

@@ -1,0 +1,1 @@
+SELECT * FROM onepassword_ecs WHERE lower(event.dataset) = lower('1password.audit_events') AND (lower(event.action) = lower('create') OR lower(event.action) = lower('trename') OR lower(event.action) = lower('tverify') OR lower(event.action) = lower('trevoke')) AND lower(onepassword.object_type) = lower('satoken')

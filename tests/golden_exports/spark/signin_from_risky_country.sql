@@ -1,0 +1,1 @@
+SELECT * FROM onepassword_ecs WHERE lower(event.dataset) = lower('1password.signin_attempts') AND lower(event.outcome) = lower('success') AND (lower(onepassword.country) = lower('CN') OR lower(onepassword.country) = lower('IR') OR lower(onepassword.country) = lower('KP') OR lower(onepassword.country) = lower('RU'))

@@ -1,0 +1,1 @@
+SELECT * FROM onepassword_ecs WHERE lower(event.dataset) = lower('1password.audit_events') AND lower(event.action) = lower('export') AND lower(onepassword.object_type) = lower('vault')
