@@ -238,7 +238,9 @@ def _signals_interrupt() -> Iterator[None]:
             raise KeyboardInterrupt
         raise _Stopped(signum)
 
-    previous = {number: signal.signal(number, stop) for number in _STOP_SIGNALS}
+    # A signal ignored on purpose stays ignored: under nohup, SIGHUP must not stop a run.
+    watched = [n for n in _STOP_SIGNALS if signal.getsignal(n) is not signal.SIG_IGN]
+    previous = {number: signal.signal(number, stop) for number in watched}
     try:
         yield
     finally:
