@@ -127,3 +127,31 @@ def test_sigterm_to_the_whole_group_with_workers_leaves_no_temporary_file(
     assert done.returncode == 143, text
     assert "Traceback" not in text and "stopped by SIGTERM" in text
     assert list(tmp_path.iterdir()) == []
+
+
+def test_under_nohup_a_hangup_does_not_stop_the_run(tmp_path: Path) -> None:
+    """A signal ignored on purpose (``nohup`` ignores SIGHUP) stays ignored."""
+    output = tmp_path / "ecs.ndjson"
+    script = (
+        "import signal, sys; signal.signal(signal.SIGHUP, signal.SIG_IGN); "
+        "from onepassword_ecs.cli import main; sys.exit(main())"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, "convert", "-o", str(output), "--quiet"],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin is not None and process.stderr is not None
+    data = b"".join(line(record(SIGNIN, f"R{n}")) for n in range(RECORDS))
+    process.stdin.write(data)
+    process.stdin.flush()
+    deadline = time.monotonic() + 60
+    while _bytes_read(process.pid) < len(data) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    process.stdin.close()  # the end of the input: the run completes
+    stderr = process.stderr.read()
+    process.stderr.close()
+    assert process.wait(timeout=60) == 0, stderr
+    assert len(output.read_bytes().splitlines()) == RECORDS

@@ -49,7 +49,8 @@ def _records() -> bytes:
         item = copy.deepcopy(usage)
         item["uuid"] = f"USAGE{number:021d}"
         item["timestamp"] = f"2026-10-3{number % 2}T1{number}:00:00Z"
-        item["user"].update(uuid=signin["target_user"]["uuid"], name=HOSTILE["name"])
+        # A second person of the same name: asking for it lists both, labels and all.
+        item["user"].update(name=HOSTILE["name"], email="\u202eother@acme.example")
         item["client"].update(ip_address=ADDRESS, os_name=HOSTILE["os_name"])
         lines.append(item)
     return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
@@ -126,3 +127,18 @@ def test_answers_hold_no_control_or_bidi_character(
 )
 def test_terminal_text_escapes_what_is_not_printable(raw: str, shown: str) -> None:
     assert terminal_text(raw) == shown
+
+
+def test_report_errors_quoting_stored_names_are_escaped(hostile_store: Path) -> None:
+    """``report --user`` naming nobody (or several people) quotes what was asked and
+    what the store holds: escaped too, since it goes to the terminal."""
+    err = io.StringIO()
+    status = main(
+        ["report", "--store", str(hostile_store), "--user", HOSTILE["name"], "--json"],
+        stdout=io.BytesIO(),
+        stderr=err,
+    )
+    assert status == 2
+    assert "matches several people" in err.getvalue()
+    _assert_safe(err.getvalue(), terminal=False)
+    assert "\\u202eother@acme.example" in err.getvalue()

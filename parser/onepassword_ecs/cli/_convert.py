@@ -238,7 +238,9 @@ def _signals_interrupt() -> Iterator[None]:
             raise KeyboardInterrupt
         raise _Stopped(signum)
 
-    previous = {number: signal.signal(number, stop) for number in _STOP_SIGNALS}
+    # A signal ignored on purpose stays ignored: under nohup, SIGHUP must not stop a run.
+    watched = [n for n in _STOP_SIGNALS if signal.getsignal(n) is not signal.SIG_IGN]
+    previous = {number: signal.signal(number, stop) for number in watched}
     try:
         yield
     finally:
@@ -329,7 +331,9 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         # -o and --errors are a pair: when -o is replaced at the end, so is --errors
         # (a pre-existing errors file is never emptied for an -o that is then kept).
         atomic = to_file and not in_place
-        with ExitStack() as stack, _signals_interrupt():
+        # The handlers stay through the stack's unwinding: a second signal must not cut
+        # short the removal of a temporary file or the store's commit.
+        with _signals_interrupt(), ExitStack() as stack:
             errors: NdjsonSink | _ErrorText
             if args.errors:
                 if atomic:
@@ -358,12 +362,12 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
                     on_chunk=progress.update if progress is not None else None,
                     max_record_bytes=args.max_record_bytes,
                 )
+                for sink in sinks:
+                    sink.flush()
+                errors.flush()
             except KeyboardInterrupt:
                 durable = _keep_what_landed(sinks, errors, tally, atomic, counter)
                 raise
-            for sink in sinks:
-                sink.flush()
-            errors.flush()
         committed = True
         message = ""
     except BrokenPipeError:

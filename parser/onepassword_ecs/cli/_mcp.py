@@ -27,7 +27,7 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace, streams: Streams) -> int:
-    from ..investigate import Investigation, build_server, serve_stdio
+    from ..investigate import Investigation, build_server, serve_stdio, terminal_text
 
     # JSON-RPC replies go to standard output: never into the store or the context file.
     problem = clashing_files(
@@ -42,6 +42,7 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
         Investigation.open(args.store).close()  # refuse a missing or foreign file now
         server = build_server(args.store, zone=zone, zone_name=zone_name)
     except InvestigationError as exc:
-        return streams.fail(str(exc))
+        # Names from the store may be quoted (a person matching several): escaped.
+        return streams.fail(terminal_text(str(exc)))
     serve_stdio(server)
     return EXIT_OK

@@ -42,7 +42,7 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace, streams: Streams) -> int:
-    from ..investigate import Investigation, render_report, report_data
+    from ..investigate import Investigation, render_report, report_data, terminal_text
     from ..stream import atomic_output
 
     to_stdout = args.output == "-" or args.json
@@ -71,7 +71,8 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
                 return EXIT_OK
             page = render_report(data, store_name=Path(args.store).name).encode()
     except InvestigationError as exc:
-        return streams.fail(str(exc))
+        # Names from the store may be quoted (a person matching several): escaped.
+        return streams.fail(terminal_text(str(exc)))
     if args.output == "-":
         streams.stdout.write(page)
         streams.stdout.flush()

@@ -284,9 +284,13 @@ def _pattern(needles: tuple[str, ...]) -> re.Pattern[str]:
 
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-# A run of characters an address is spelled with, at least one dot or colon inside; each
-# run is parsed, so other spellings of a redacted address are found in any text.
-_ADDRESS_RUN = re.compile(r"[0-9A-Fa-f:.]*[.:][0-9A-Fa-f:.]*")
+# What may spell an address inside text: four dotted numbers, or a run of hex digits
+# holding at least two colons (IPv6, maybe ending in dotted IPv4), not inside a longer
+# word or number. Each one found is parsed, so other spellings of a redacted address
+# are found in any text.
+_ADDRESS_RUN = re.compile(
+    r"(?<![0-9A-Za-z:.])(?:\d+(?:\.\d+){3}|[0-9A-Fa-f]*:[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)"
+)
 _DIGITS = frozenset("0123456789")
 _LONGEST_ADDRESS = 64  # an expanded IPv6 address with a zone id fits with room to spare
 
@@ -301,12 +305,19 @@ def _parsed_address(text: str) -> _Address | None:
     IPv4 address it carries, and a zone id (``fe80::1%eth0``) is not part of the address.
     """
     text = text.strip()
-    if ":" in text:
+    colons = text.count(":")
+    if colons:
+        # Cheap refusals first (times such as 09:41:00.774 are everywhere): IPv6 has
+        # 2 to 7 colons, "::" unless 7, and a dotted tail only as an IPv4 address.
+        if colons > 7 or (colons < 7 and "::" not in text) or text.count(".") not in (0, 3):
+            return None
         try:
             found = ipaddress.IPv6Address(text.partition("%")[0])
         except ValueError:
             return None
         return found.ipv4_mapped or found
+    if text.count(".") != 3:
+        return None
     parts = text.split(".")
     if len(parts) != 4 or not all(part and set(part) <= _DIGITS for part in parts):
         return None
@@ -314,6 +325,17 @@ def _parsed_address(text: str) -> _Address | None:
     if max(octets) > 255:
         return None
     return ipaddress.IPv4Address(bytes(octets))
+
+
+def _folded(text: str) -> str:
+    return text.lower() if text.isascii() else text.casefold()
+
+
+@lru_cache(maxsize=16384)
+def _canonical_address(text: str) -> str:
+    """The address ``text`` spells, written the one usual way; else ``text``."""
+    parsed = _parsed_address(text)
+    return str(parsed) if parsed is not None else text
 
 
 class _Plan:
@@ -328,6 +350,7 @@ class _Plan:
         "spelled",
         "strings",
         "texts",
+        "variants",
     )
 
     def __init__(self) -> None:
@@ -336,7 +359,8 @@ class _Plan:
         self.addresses: dict[_Address, _Replacement] = {}
         self.spelled: set[str] = set()  # addresses: found in text by parsing, not as needles
         self.outputs: set[str] = set()
-        self.needles: tuple[tuple[str, str], ...] = ()
+        self.needles: tuple[str, ...] = ()  # folded, longest variant first
+        self.variants: dict[str, str] = {}  # folded needle -> the variant as written
         self.shortest = 0
         self.texts: dict[str, str] = {}
 
@@ -372,12 +396,13 @@ class _Plan:
                 (_json_escaped(value), text),
                 (readable_message(value), readable_message(text)),
             ):
-                folded = variant.casefold()
+                folded = _folded(variant)
                 if folded not in texts:
                     texts[folded] = instead
                     needles[folded] = variant
         self.texts = texts
-        self.needles = tuple(sorted(needles.items(), key=lambda n: (-len(n[1]), n[1])))
+        self.variants = needles
+        self.needles = tuple(sorted(needles, key=lambda n: (-len(needles[n]), needles[n])))
         self.shortest = min((len(variant) for variant in needles.values()), default=0)
 
     def text(self, value: str) -> str:
@@ -389,13 +414,14 @@ class _Plan:
             value = _ADDRESS_RUN.sub(self._address_spelling, value)
         if len(value) >= self.shortest and self.needles:
             # Case folding maps each character on its own, so a value holding a needle
-            # holds its folded form: a safe test before the (cached) pattern.
-            folded = value.casefold()
-            found = tuple(variant for needle, variant in self.needles if needle in folded)
+            # holds its folded form: a safe test before the (cached) pattern. For ASCII
+            # text lower() is the same and much faster.
+            folded = value.lower() if value.isascii() else value.casefold()
+            found = tuple(needle for needle in self.needles if needle in folded)
             if found:
-                texts = self.texts
-                value = _pattern(found).sub(
-                    lambda m: texts.get(m.group(0).casefold(), DROPPED_TEXT), value
+                variants, texts = self.variants, self.texts
+                value = _pattern(tuple(variants[needle] for needle in found)).sub(
+                    lambda m: texts.get(_folded(m.group(0)), DROPPED_TEXT), value
                 )
         return value
 
@@ -467,8 +493,7 @@ class Redactor:
         if mode == "hash":
             if kind == "address":
                 # Every spelling of one address gets one pseudonym: the canonical one's.
-                parsed = _parsed_address(value)
-                return self.pseudonym(str(parsed) if parsed is not None else value)
+                return self.pseudonym(_canonical_address(value))
             return self.pseudonym(value)
         if kind != "address" and "@" in value:
             kind = "email"
@@ -596,13 +621,17 @@ def _rewrite(value: Any, plan: _Plan, ip: bool) -> Any:
     cls = value.__class__
     if cls is str:
         replacement = plan.strings.get(value)
-        if replacement is None and plan.addresses and len(value) <= _LONGEST_ADDRESS:
-            parsed = _parsed_address(value)  # the whole value: another spelling of one?
-            replacement = plan.addresses.get(parsed) if parsed is not None else None
         if replacement is None:
             text = plan.text(value)
             if text == value:
                 return value
+            if plan.addresses and len(value) <= _LONGEST_ADDRESS:
+                # The whole value is another spelling of a redacted address: it goes
+                # as the address itself does (removed when dropped).
+                parsed = _parsed_address(value)
+                whole = plan.addresses.get(parsed) if parsed is not None else None
+                if whole is not None:
+                    return _GONE if ip or whole is DROP else whole
             return _GONE if ip else text
         if ip or replacement is DROP:
             return _GONE
