@@ -350,3 +350,28 @@ def test_store_stats_json_is_one_compact_line(small_store: Path) -> None:
 def test_store_prune_refuses_a_future_cut(small_store: Path) -> None:
     status, _, err = run("store", "prune", "--store", str(small_store), "--before", "2200-01-01")
     assert status == 2 and "in the future" in err
+
+
+def test_a_not_found_message_quoting_stored_names_is_escaped(tmp_path: Path) -> None:
+    """Two people share a name holding an escape sequence; the "matches several people"
+    error quotes their stored names, which must reach the terminal escaped."""
+    first = json.loads(EXAMPLE.read_text().splitlines()[0])
+    hostile = "Eve\x1b[2J\u202eX"
+    records = []
+    for number in range(2):
+        record = json.loads(json.dumps(first))
+        record["uuid"] = f"HOSTILE{number:019d}"
+        record["target_user"] = {
+            "uuid": f"PERSON{number:020d}",
+            "name": hostile,
+            "email": f"eve{number}@acme.example",
+        }
+        records.append(json.dumps(record))
+    raw = tmp_path / "raw.ndjson"
+    raw.write_text("\n".join(records) + "\n")
+    store = tmp_path / "hostile.db"
+    status, _, err = run("convert", str(raw), "--store", str(store), "-q")
+    assert status == 0, err
+    status, _, err = run("investigate", "user", hostile, "--store", str(store))
+    assert status == 2 and "several people" in err
+    assert "\x1b" not in err and "\u202e" not in err

@@ -131,7 +131,10 @@ def run(args: argparse.Namespace, streams: Streams) -> int:
     try:
         result, render = _answer(args)
     except InvestigationError as exc:
-        return streams.fail(str(exc))
+        from ..investigate import terminal_text
+
+        # Messages may quote stored names ("matches several people: ..."): escaped.
+        return streams.fail(terminal_text(str(exc)))
     if args.json:
         streams.stdout.write(orjson.dumps(result.as_dict(), default=str) + b"\n")
     else:
