@@ -12,12 +12,14 @@ Real processes, real signals: ``convert`` is fed records through a pipe that sta
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,33 +44,42 @@ def _feed_then_signal(
 ) -> subprocess.CompletedProcess[bytes]:
     """Start ``convert``, feed it records (one in ten rejected), wait until it has read
     them all and converted what makes whole chunks, its input still open, then signal."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "onepassword_ecs", "convert", *argv],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=workers,  # its own group: the signal goes to the workers too
-    )
-    assert process.stdin is not None and process.stderr is not None
-    data = b"".join(
-        b"not json\n" if n % 10 == 9 else line(record(SIGNIN, f"R{n}")) for n in range(RECORDS)
-    )
-    process.stdin.write(data)
-    process.stdin.flush()
-    # Chunks are about 1 MiB: once every byte is read, all but the last (partial) chunk
-    # went through the sinks, and the process waits on its still open input.
-    deadline = time.monotonic() + 60
-    while _bytes_read(process.pid) < len(data) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)
-    if workers:
-        os.killpg(process.pid, signum)
-    else:
-        process.send_signal(signum)
-    stderr = process.stderr.read()
-    process.stderr.close()
-    process.stdin.close()
-    process.wait(timeout=60)
+    # Standard error goes to a file, not a pipe: multiprocessing's helper processes
+    # (forkserver, resource tracker) inherit it and may outlive the run, so reading a
+    # pipe to its end would wait for them rather than for convert.
+    with tempfile.TemporaryFile() as stderr_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "onepassword_ecs", "convert", *argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr_file,
+            start_new_session=workers,  # its own group: the signal goes to the workers too
+        )
+        assert process.stdin is not None
+        data = b"".join(
+            b"not json\n" if n % 10 == 9 else line(record(SIGNIN, f"R{n}")) for n in range(RECORDS)
+        )
+        process.stdin.write(data)
+        process.stdin.flush()
+        # Chunks are about 1 MiB: once every byte is read, all but the last (partial) chunk
+        # went through the sinks, and the process waits on its still open input.
+        deadline = time.monotonic() + 60
+        while _bytes_read(process.pid) < len(data) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        if workers:
+            os.killpg(process.pid, signum)
+        else:
+            process.send_signal(signum)
+        try:
+            process.wait(timeout=60)
+        finally:
+            process.stdin.close()
+            if workers:  # whatever of its group is left (helpers that ignore SIGTERM) goes
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
+        stderr_file.seek(0)
+        stderr = stderr_file.read()
     return subprocess.CompletedProcess(process.args, process.returncode, b"", stderr)
 
 
