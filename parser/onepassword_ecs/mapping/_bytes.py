@@ -47,18 +47,11 @@ def normalize_bytes(
     Same arguments and the same ``NormalizationError``s as :func:`normalize`; the
     result is one line of canonical JSON (keys sorted, no newline).
     """
-    native = _native.native_map
-    if (
-        native is not None
-        and not keep_original
-        and assume_timezone is None
-        and (dataset is None or dataset.__class__ is Dataset)
-        and (data_stream_namespace is None or data_stream_namespace.__class__ is str)
-    ):
-        streams = None if data_stream_namespace is None else _streams(data_stream_namespace)
-        found = native(record, DATASET_CODES.get(dataset, -1), streams, False)
-        if found is not None:
-            return found  # type: ignore[no-any-return]
+    found = _native_attempt(
+        record, dataset, keep_original, assume_timezone, data_stream_namespace, tagged=False
+    )
+    if found is not None:
+        return found  # type: ignore[no-any-return]
     return normalize_tagged(
         record,
         dataset=dataset,
@@ -66,6 +59,32 @@ def normalize_bytes(
         assume_timezone=assume_timezone,
         data_stream_namespace=data_stream_namespace,
     )[0]
+
+
+def _native_attempt(
+    record: Any,
+    dataset: Dataset | str | None,
+    keep_original: bool,
+    assume_timezone: str | None,
+    data_stream_namespace: str | None,
+    *,
+    tagged: bool,
+) -> Any:
+    """The native mapper's answer (bytes, or ``(bytes, dataset)`` when ``tagged``), or
+    None: when it is not built, when an option asks for what only Python does
+    (``keep_original``, an assumed zone, a dataset given by name), or when it hands the
+    record back."""
+    native = _native.native_map
+    if (
+        native is None
+        or keep_original
+        or assume_timezone is not None
+        or not (dataset is None or dataset.__class__ is Dataset)
+        or not (data_stream_namespace is None or data_stream_namespace.__class__ is str)
+    ):
+        return None
+    streams = None if data_stream_namespace is None else _streams(data_stream_namespace)
+    return native(record, DATASET_CODES.get(dataset, -1), streams, tagged)
 
 
 def normalize_tagged(
@@ -86,18 +105,11 @@ def normalize_tagged(
     keys. Before either, the native mapper (``_native``) when it is built: it takes
     records of the documented shapes and hands every other back.
     """
-    native = _native.native_map
-    if (
-        native is not None
-        and not keep_original
-        and assume_timezone is None
-        and (dataset is None or dataset.__class__ is Dataset)
-        and (data_stream_namespace is None or data_stream_namespace.__class__ is str)
-    ):
-        streams = None if data_stream_namespace is None else _streams(data_stream_namespace)
-        found = native(record, DATASET_CODES.get(dataset, -1), streams, True)
-        if found is not None:
-            return found  # type: ignore[no-any-return]
+    found = _native_attempt(
+        record, dataset, keep_original, assume_timezone, data_stream_namespace, tagged=True
+    )
+    if found is not None:
+        return found  # type: ignore[no-any-return]
     if keep_original or assume_timezone is not None or not isinstance(record, bytes | str):
         document = normalize(
             record,
