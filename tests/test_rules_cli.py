@@ -55,7 +55,8 @@ def test_json_listing_describes_every_rule() -> None:
     assert "ordered" in after["unsupported"]["splunk"]
     other = rules["vault_permission_changed_by_other"]
     assert other["runs"] is True and other["optional_lists"] == ["privileged_vaults"]
-    assert other["exports"] == ["elasticsearch-esql"]  # field references: ES|QL only
+    # field references (the target user is not the actor): ES|QL and Spark SQL only
+    assert other["exports"] == ["elasticsearch-esql", "spark"]
     assert "FieldRef" in other["unsupported"]["splunk"]
     assert rules["admin_activity_off_hours"]["settings"] == ["working_hours"]
     assert rules["brute_force_user"]["thresholds"] == ["window", "count"]

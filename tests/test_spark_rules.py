@@ -34,6 +34,8 @@ def _documents() -> tuple[list[bytes], dict[str, dict[str, Any]]]:
     raws: list[bytes] = []
     for path in sorted((ROOT / "rules").glob("*.cases.json")):
         for case in json.loads(path.read_text(encoding="utf-8"))["cases"]:
+            if case.get("assume_timezone"):
+                continue  # peers' records without an offset: the job reads RFC 3339 only
             raws.extend(orjson.dumps(record) for record in case["records"])
     for dataset in ("audit_events", "item_usages", "signin_attempts"):
         for path in sorted((ROOT / "fixtures" / dataset).glob("*.json")):

@@ -1,0 +1,1 @@
+SELECT * FROM onepassword_ecs WHERE lower(event.dataset) = lower('1password.audit_events') AND (lower(event.action) = lower('grant') OR lower(event.action) = lower('update') OR lower(event.action) = lower('revoke')) AND lower(onepassword.object_type) = lower('uva') AND NOT (user.target.id = user.id OR lower(onepassword.object_uuid) = lower('aqk6toxie3nopus2rmrgtn4swg'))
