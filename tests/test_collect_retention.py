@@ -14,15 +14,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from collect_helpers import FEATURES, make_events, new_token, run_cli, start_stub
 from onepassword_ecs.sinks import EventStore
 
 
 def test_retention_prunes_what_aged_out_and_status_json_reports_it(
-    tmp_path: Path, monkeypatch: object
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = new_token()
-    monkeypatch.setenv("EVENTS_API_TOKEN", token)  # type: ignore[attr-defined]
+    monkeypatch.setenv("EVENTS_API_TOKEN", token)
     api = start_stub(token)
     try:
         recent: set[str] = set()
@@ -56,8 +58,10 @@ def test_retention_prunes_what_aged_out_and_status_json_reports_it(
         api.stop()
 
 
-def test_retention_without_a_store_is_refused(tmp_path: Path, monkeypatch: object) -> None:
-    monkeypatch.setenv("EVENTS_API_TOKEN", new_token())  # type: ignore[attr-defined]
+def test_retention_without_a_store_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVENTS_API_TOKEN", new_token())
     argv = ["collect", "--once", "-o", str(tmp_path / "o.ndjson"), "--retention", "2d"]
     argv += ["--state", str(tmp_path / "state.db"), "--url", "http://127.0.0.1:9"]
     status, _, err = run_cli(argv)
