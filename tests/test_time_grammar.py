@@ -94,6 +94,7 @@ def test_time_points_keep_sub_second_precision() -> None:
         ("yesterday", "expected an RFC 3339 time"),
         ("9999999999w", "at most 3650d"),
         ("0d", "longer than zero"),
+        ("2025", "has no unit"),
     ],
 )
 def test_time_points_refused_with_a_reason(text: str, says: str) -> None:

@@ -10,7 +10,8 @@ A **time point** (``--since``, ``--until``, ``since``/``until`` in files) is one
 
 - an RFC 3339 time with a UTC offset: ``2025-03-01T10:00:00Z``, ``...+02:00``;
 - a date, meaning UTC midnight: ``2025-03-01``;
-- a span back from now: ``90m``, ``24h``, ``7d``, ``2w``.
+- a span back from now: ``90m``, ``24h``, ``7d``, ``2w`` (with its unit: a bare
+  ``2025`` could be a year or seconds, and is refused rather than guessed).
 
 A **span** (``--interval``, ``--baseline``, ``--silence-alert``, ``--timeout``, ...) is a
 number with a unit — ``ms``, ``s``, ``m``, ``h``, ``d``, ``w`` — or plain seconds:
@@ -67,10 +68,6 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
-def _is_span(text: str) -> bool:
-    return _SPAN.fullmatch(text) is not None
-
-
 def parse_span(text: str, *, what: str = "span") -> float:
     """Seconds in a span (``30s``, ``15m``, ``2h``, ``7d``, ``2w``, ``500ms``, ``45``).
 
@@ -111,7 +108,13 @@ def parse_moment(text: str, *, now_ns: int | None = None, what: str = "time") ->
     means "seven days ago" wherever a time is asked for.
     """
     now = time.time_ns() if now_ns is None else now_ns
-    if _is_span(text):
+    span = _SPAN.fullmatch(text)
+    if span is not None:
+        if span.group(2) is None:  # "2025": a year, or seconds ago? Neither is guessed.
+            raise ArgumentError(
+                f"{what}: {_shown(text)} has no unit; give a span such as 7d or a date "
+                "such as 2025-03-01"
+            )
         return now - round(parse_span(text, what=what) * NS)
     if _DATE.fullmatch(text):
         try:
