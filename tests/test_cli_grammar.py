@@ -67,15 +67,19 @@ def test_every_bad_time_is_a_usage_error(
     assert says in err and "Traceback" not in err
 
 
+def assert_window_refusals(argv: list[str], month: str) -> None:
+    """A future --since, and an --until before --since (days 20 and 10 of ``month``)."""
+    status, _, err = run(*argv, "--since", "2200-01-01")
+    assert status == 2 and "in the future" in err
+    status, _, err = run(*argv, "--since", f"{month}-20", "--until", f"{month}-10")
+    assert status == 2 and "is not after --since" in err
+
+
 @pytest.mark.parametrize("command", ["investigate anomalies", "investigate user", "report"])
 def test_a_future_since_and_an_inverted_window_are_refused(
     activity_store: Path, tmp_path: Path, command: str
 ) -> None:
-    argv = window_commands(activity_store, tmp_path)[command]
-    status, _, err = run(*argv, "--since", "2200-01-01")
-    assert status == 2 and "in the future" in err
-    status, _, err = run(*argv, "--since", "2026-10-20", "--until", "2026-10-10")
-    assert status == 2 and "is not after --since" in err
+    assert_window_refusals(window_commands(activity_store, tmp_path)[command], "2026-10")
 
 
 @pytest.mark.parametrize("baseline", ["0d", "-3d", "999999d", "forever"])
@@ -244,11 +248,7 @@ def test_store_and_detect_refuse_every_bad_time(
 def test_store_and_detect_refuse_a_future_since_and_an_inverted_window(
     small_store: Path, tmp_path: Path, command: str
 ) -> None:
-    argv = store_commands(small_store, tmp_path)[command]
-    status, _, err = run(*argv, "--since", "2200-01-01")
-    assert status == 2 and "in the future" in err
-    status, _, err = run(*argv, "--since", "2024-10-09", "--until", "2024-10-01")
-    assert status == 2 and "is not after --since" in err
+    assert_window_refusals(store_commands(small_store, tmp_path)[command], "2024-10")
 
 
 @pytest.mark.parametrize("interval", ["0", "-1s", "3651d", "soon"])
