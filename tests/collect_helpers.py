@@ -64,6 +64,16 @@ def make_events(
     return made
 
 
+def feed(api: StubEventsApi, count: int, prefix: str = "E", **options: Any) -> set[str]:
+    """Add ``count`` events to each stream of ``api``; return their uuids."""
+    made: set[str] = set()
+    for endpoint in FEATURES:
+        events = make_events(endpoint, count, prefix=prefix, **options)
+        api.add(endpoint, events)
+        made.update(e["uuid"] for e in events)
+    return made
+
+
 def start_stub(token: str, features: tuple[str, ...] = FEATURES, **options: Any) -> StubEventsApi:
     return StubEventsApi({token: frozenset(features)}, **options).start()
 

@@ -86,3 +86,26 @@ def _private_xdg_folders(
     home = tmp_path_factory.mktemp("xdg")
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+
+
+# --- the collector tests' Events API stand-in (tests/test_collect*.py) ----------------------
+from collections.abc import Iterator  # noqa: E402
+
+from collect_helpers import new_token, start_stub  # noqa: E402
+from events_api_stub import StubEventsApi  # noqa: E402
+
+
+@pytest.fixture
+def token(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh bearer token, also set as ``EVENTS_API_TOKEN`` (the CLI reads it there)."""
+    value = new_token()
+    monkeypatch.setenv("EVENTS_API_TOKEN", value)
+    return value
+
+
+@pytest.fixture
+def api(token: str) -> Iterator[StubEventsApi]:
+    """The Events API stand-in on a free port of 127.0.0.1, serving ``token``; stopped after."""
+    stub = start_stub(token)
+    yield stub
+    stub.stop()

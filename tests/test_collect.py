@@ -11,7 +11,6 @@ import gzip
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pytest
 from collect_helpers import (
     FEATURES,
     collect_args,
+    feed,
     ids,
     make_events,
     new_token,
@@ -29,30 +29,6 @@ from collect_helpers import (
     start_stub,
 )
 from events_api_stub import StubEventsApi
-
-
-@pytest.fixture
-def token(monkeypatch: pytest.MonkeyPatch) -> str:
-    value = new_token()
-    monkeypatch.setenv("EVENTS_API_TOKEN", value)
-    return value
-
-
-@pytest.fixture
-def api(token: str) -> Iterator[StubEventsApi]:
-    stub = start_stub(token)
-    yield stub
-    stub.stop()
-
-
-def feed(api: StubEventsApi, count: int, prefix: str = "E", **options: object) -> set[str]:
-    """Add ``count`` events to each stream; return their uuids."""
-    made: set[str] = set()
-    for endpoint in FEATURES:
-        events = make_events(endpoint, count, prefix=prefix, **options)  # type: ignore[arg-type]
-        api.add(endpoint, events)
-        made.update(e["uuid"] for e in events)
-    return made
 
 
 def page_requests(api: StubEventsApi) -> list[str]:

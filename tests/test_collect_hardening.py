@@ -15,7 +15,6 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -25,39 +24,16 @@ from collect_helpers import (
     FAST,
     FEATURES,
     collect_args,
+    feed,
     ids,
     make_events,
     new_token,
     read_ndjson,
     run_cli,
     spawn,
-    start_stub,
 )
 from events_api_stub import StubEventsApi
 from onepassword_ecs._errors import CollectorConfigError
-
-
-@pytest.fixture
-def token(monkeypatch: pytest.MonkeyPatch) -> str:
-    value = new_token()
-    monkeypatch.setenv("EVENTS_API_TOKEN", value)
-    return value
-
-
-@pytest.fixture
-def api(token: str) -> Iterator[StubEventsApi]:
-    stub = start_stub(token)
-    yield stub
-    stub.stop()
-
-
-def feed(api: StubEventsApi, count: int, prefix: str = "E") -> set[str]:
-    made: set[str] = set()
-    for endpoint in FEATURES:
-        events = make_events(endpoint, count, prefix=prefix)
-        api.add(endpoint, events)
-        made.update(e["uuid"] for e in events)
-    return made
 
 
 def _snapshot(path: Path) -> tuple[bytes, int] | None:
